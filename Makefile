@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine with Python 3.11+:
+#   make demo   - the main job: train the reference nets and check their gradients
+#   make test   - everything: lint, types, tests
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,plot]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m reference_nets
+
+lint: $(STAMP)
+	$(PY) -m ruff check gradcheck reference_nets tests
+	$(PY) -m ruff format --check gradcheck reference_nets tests
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist

@@ -1,0 +1,251 @@
+"""What a gradient check returns: one result per parameter, gathered in a report."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+DiagnosisKind = Literal[
+    "ok",
+    "shape",
+    "transposed",
+    "scaled",
+    "negated",
+    "zero",
+    "nonfinite",
+    "missing",
+    "mutated",
+    "mismatch",
+]
+
+#: Every diagnosis kind, in the order the report explains them.
+DIAGNOSIS_KINDS: tuple[DiagnosisKind, ...] = (
+    "ok",
+    "shape",
+    "transposed",
+    "scaled",
+    "negated",
+    "zero",
+    "nonfinite",
+    "missing",
+    "mutated",
+    "mismatch",
+)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What kind of mistake a gradient shows, in words.
+
+    Attributes:
+        kind: one of ``"ok"``, ``"shape"``, ``"transposed"``, ``"scaled"``, ``"negated"``,
+            ``"zero"``, ``"nonfinite"``, ``"missing"``, ``"mutated"``, ``"mismatch"``.
+        factor: for ``"scaled"`` and ``"negated"``, analytic / numeric (``13.0`` when a
+            ``1/N`` with ``N = 13`` is missing, ``-1.0`` for a flipped sign); else ``None``.
+        message: one or two sentences naming the parameter and the likely cause.
+    """
+
+    kind: DiagnosisKind
+    factor: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ParameterResult:
+    """The verdict on one parameter's gradient.
+
+    Attributes:
+        name: the parameter's name (its key, or ``"params[i]"`` for a sequence).
+        shape: the parameter's shape.
+        grad_shape: the shape of the gradient the user gave (``None`` if it was missing).
+        passed: whether the gradient agrees with the finite differences.
+        diagnosis: what kind of mistake it is (``kind == "ok"`` when passed).
+        method: ``"entries"`` (every entry probed), ``"directions"`` (random directions and
+            a few entries) or ``"none"`` (nothing could be compared, e.g. a wrong shape).
+        probes: how many entries or directions were compared.
+        kinks: how many of those straddled a kink (checked against one-sided derivatives).
+        worst_index: the entry index of the worst comparison, or ``None`` when the worst one
+            was a random direction (then ``analytic`` and ``numeric`` are directional
+            derivatives).
+        analytic: the user's value at the worst comparison.
+        numeric: the finite-difference value there.
+        error: ``|analytic - numeric|`` there.
+        tolerance: the error allowed there (rounding noise plus truncation, see the docs).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    grad_shape: tuple[int, ...] | None
+    passed: bool
+    diagnosis: Diagnosis
+    method: Literal["entries", "directions", "none"] = "none"
+    probes: int = 0
+    kinks: int = 0
+    worst_index: tuple[int, ...] | None = None
+    analytic: float = float("nan")
+    numeric: float = float("nan")
+    error: float = float("nan")
+    tolerance: float = float("nan")
+
+    @property
+    def error_ratio(self) -> float:
+        """``error / tolerance`` at the worst comparison: at most 1 means it passed."""
+        if self.tolerance > 0:
+            return self.error / self.tolerance
+        return 0.0 if self.error == 0 else float("inf")
+
+
+class GradientMismatch(AssertionError):
+    """Raised by :meth:`GradientReport.assert_passed`; its message is the report's table."""
+
+    def __init__(self, report: GradientReport) -> None:
+        super().__init__(str(report))
+        self.report = report
+
+
+def _fmt(value: float) -> str:
+    return "-" if value != value else f"{value: .4e}"
+
+
+def _fmt_index(result: ParameterResult) -> str:
+    if result.method == "none":
+        return "-"
+    if result.worst_index is None:
+        return "direction"
+    return str(result.worst_index)
+
+
+@dataclass(frozen=True)
+class GradientReport:
+    """All parameters' verdicts, in the order of ``params``.
+
+    ``print(report)`` shows a table; ``report["W2"]`` is one :class:`ParameterResult`;
+    ``report.assert_passed()`` raises :class:`GradientMismatch` when any gradient is wrong.
+
+    Attributes:
+        results: one :class:`ParameterResult` per parameter, in ``params`` order.
+        loss_calls: how many times the loss was evaluated.
+        noise: the estimated rounding noise of the loss (absolute), which sets the step
+            and the tolerance.
+        seed: the seed that chose the random directions and entries (same seed, same
+            report).
+        notes: sentences about the whole check, e.g. a cause common to all parameters.
+    """
+
+    results: tuple[ParameterResult, ...]
+    loss_calls: int = 0
+    noise: float = 0.0
+    seed: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every gradient agrees with finite differences."""
+        return all(result.passed for result in self.results)
+
+    @property
+    def failed(self) -> tuple[ParameterResult, ...]:
+        """The results that did not pass, in ``params`` order."""
+        return tuple(result for result in self.results if not result.passed)
+
+    def __getitem__(self, name: str) -> ParameterResult:
+        for result in self.results:
+            if result.name == name:
+                return result
+        known = ", ".join(repr(result.name) for result in self.results)
+        raise KeyError(f"no parameter named {name!r} in this report; it has {known}")
+
+    def __iter__(self) -> Iterator[ParameterResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __bool__(self) -> bool:
+        # A report is a container of results; truthiness by verdict would surprise.
+        return len(self.results) > 0
+
+    def assert_passed(self) -> None:
+        """Raise :class:`GradientMismatch` (an ``AssertionError``) unless every gradient passed."""
+        __tracebackhide__ = True
+        if not self.passed:
+            raise GradientMismatch(self)
+
+    # ---------------------------------------------------------------- presentation
+
+    def _rows(self) -> list[tuple[str, ...]]:
+        header = ("param", "shape", "verdict", "worst at", "analytic", "numeric", "err/tol")
+        rows = [header]
+        for r in self.results:
+            rows.append(
+                (
+                    r.name,
+                    str(r.shape),
+                    r.diagnosis.kind if not r.passed else "ok",
+                    _fmt_index(r),
+                    _fmt(r.analytic),
+                    _fmt(r.numeric),
+                    "-" if r.method == "none" else f"{r.error_ratio:.2g}",
+                )
+            )
+        return rows
+
+    def _headline(self) -> str:
+        bad = len(self.failed)
+        total = len(self.results)
+        verdict = "all gradients ok" if bad == 0 else f"{bad} of {total} gradients wrong"
+        return f"gradcheck: {verdict} ({self.loss_calls} loss calls, noise ≈ {self.noise:.1e})"
+
+    def __str__(self) -> str:
+        rows = self._rows()
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = [self._headline()]
+        for row in rows:
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        for r in self.results:
+            if not r.passed:
+                lines.append(f"- {r.name}: {r.diagnosis.message}")
+        lines.extend(f"* {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<GradientReport passed={self.passed} params={[r.name for r in self.results]}>"
+
+    def _repr_html_(self) -> str:
+        rows = self._rows()
+        head = "".join(f"<th>{html.escape(cell)}</th>" for cell in rows[0])
+        body = []
+        for r, row in zip(self.results, rows[1:]):
+            colour = "#e6f4ea" if r.passed else "#fce8e6"
+            cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
+            body.append(f'<tr style="background:{colour}">{cells}</tr>')
+        messages = "".join(
+            f"<li><b>{html.escape(r.name)}</b>: {html.escape(r.diagnosis.message)}</li>"
+            for r in self.results
+            if not r.passed
+        )
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+        return (
+            f"<div><p>{html.escape(self._headline())}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            + (f"<ul>{messages}{notes}</ul>" if messages or notes else "")
+            + "</div>"
+        )
+
+
+def common_notes(results: Sequence[ParameterResult]) -> tuple[str, ...]:
+    """Sentences about causes shared by several parameters (e.g. one missing 1/N)."""
+    scaled = [r for r in results if r.diagnosis.kind == "scaled" and r.diagnosis.factor]
+    if len(results) > 1 and len(scaled) == len(results):
+        factors = [r.diagnosis.factor for r in scaled if r.diagnosis.factor is not None]
+        low, high = min(factors), max(factors)
+        if high <= low * 1.02:
+            mid = (low + high) / 2
+            return (
+                f"Every gradient is {mid:.4g}× the finite-difference value: the loss and the "
+                "backward disagree on a normalisation (e.g. the loss averages over the batch "
+                "and the backward does not divide by N, or the other way round).",
+            )
+    return ()

@@ -1,0 +1,65 @@
+"""Say, in words, why a gradient's shape differs from its parameter's.
+
+A gradient always has its parameter's shape. When it does not, the difference usually
+tells the mistake: reversed axes are a transpose (``dscores.T @ hidden`` instead of
+``hidden.T @ dscores``), an extra or missing axis of size 1 is a ``keepdims`` slip, and an
+extra leading axis is a sum over the batch that was never taken.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ShapeSlip = Literal["transposed", "keepdims", "batch", "other"]
+
+
+def classify_shape_slip(
+    param_shape: tuple[int, ...], grad_shape: tuple[int, ...]
+) -> ShapeSlip | None:
+    """Classify how ``grad_shape`` differs from ``param_shape``; ``None`` if they are equal."""
+    if param_shape == grad_shape:
+        return None
+    if len(param_shape) >= 2 and grad_shape == tuple(reversed(param_shape)):
+        return "transposed"
+    squeezed_param = tuple(n for n in param_shape if n != 1)
+    squeezed_grad = tuple(n for n in grad_shape if n != 1)
+    if squeezed_param == squeezed_grad:
+        return "keepdims"
+    if len(grad_shape) == len(param_shape) + 1 and grad_shape[1:] == param_shape:
+        return "batch"
+    if len(grad_shape) == len(param_shape) and len(param_shape) >= 1 and param_shape[0] == 1:
+        # b is (1, K) but the gradient is (N, K): the batch axis was not summed out.
+        if grad_shape[1:] == param_shape[1:]:
+            return "batch"
+    if len(grad_shape) == len(param_shape) + 1 and grad_shape[:-1] == param_shape:
+        # column-major: b is (K,) but the gradient is (K, N).
+        return "batch"
+    if len(grad_shape) == len(param_shape) and param_shape[-1:] == (1,):
+        if grad_shape[:-1] == param_shape[:-1]:
+            return "batch"
+    return "other"
+
+
+def describe_shape_slip(name: str, param_shape: tuple[int, ...], grad_shape: tuple[int, ...]) -> str:
+    """One sentence naming the gradient, both shapes, and what the difference looks like."""
+    slip = classify_shape_slip(param_shape, grad_shape)
+    head = f"d{name} has shape {grad_shape} but {name} has shape {param_shape}"
+    if slip is None:
+        return f"d{name} has the same shape as {name}, {param_shape}"
+    if slip == "transposed":
+        return (
+            f"{head}: the axes are reversed, so the gradient is transposed "
+            "(swap the operands of the product and transpose them, e.g. "
+            "hidden.T @ dscores instead of dscores.T @ hidden)"
+        )
+    if slip == "keepdims":
+        return (
+            f"{head}: an axis of size 1 is missing or extra "
+            "(a keepdims=True slip in a sum, or a squeeze/reshape)"
+        )
+    if slip == "batch":
+        return (
+            f"{head}: it still has the batch axis, so the gradient was not summed "
+            "over the examples (sum over the batch axis, e.g. np.sum(..., axis=0))"
+        )
+    return f"{head}: a gradient must have exactly its parameter's shape"
