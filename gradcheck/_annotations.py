@@ -400,12 +400,18 @@ class _AnnotationChecker:
         if problem is not None:
             self._raise(problem, where_prefix="the ")
 
-    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        inspect_result: Callable[[Any], None] | None = None,
+    ) -> Any:
         """Call the function with every annotation enforced; return its result.
 
         The arguments are walked first (so a wrong argument is reported before the
         function runs), then jaxtyping+beartype check the call, then the return value is
-        walked item by item.
+        walked item by item. ``inspect_result(result)``, if given, runs before any verdict
+        on the return value, so that its own (more specific) error wins.
         """
         bindings = self.bind(args, kwargs)
         self._captured.clear()
@@ -415,9 +421,13 @@ class _AnnotationChecker:
             captured = self._captured[:1]
             self._captured.clear()
             if captured:
+                if inspect_result is not None:
+                    inspect_result(captured[0])
                 self.check_return(captured[0], bindings)
             self._raise_from_jaxtyping(str(error))
         self._captured.clear()
+        if inspect_result is not None:
+            inspect_result(result)
         self.check_return(result, bindings)
         return result
 

@@ -195,11 +195,12 @@ def _check_options_valid(check_options: dict[str, Any]) -> None:
         return
     signature = inspect.signature(check_gradients)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    # The decorator supplies these itself, from each call.
+    reserved = ("loss", "grads", "params", "args", "kwargs", "names")
     unknown = [
         name
         for name in check_options
-        if not accepts_any
-        and (name not in signature.parameters or name in ("loss", "grads", "params"))
+        if name in reserved or (not accepts_any and name not in signature.parameters)
     ]
     if unknown:
         known = [name for name, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
@@ -442,9 +443,16 @@ def _wrap(
                 "arrays (set params_arg= if they are another argument)"
             )
         labels = list_names(params)
-        result = fn(*args, **kwargs) if annotations is None else annotations.call(args, kwargs)
+
+        def check_shapes(result: Any) -> None:
+            _check_structure(fn_name, params, split_result(result), labels)
+
+        if annotations is None:
+            result = fn(*args, **kwargs)
+            check_shapes(result)
+        else:  # the gradients' shapes are checked before the return annotation
+            result = annotations.call(args, kwargs, check_shapes)
         grads = split_result(result)
-        _check_structure(fn_name, params, grads, labels)
         if due:
             run_check(args, kwargs, params, grads, labels)
         return result
