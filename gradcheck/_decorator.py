@@ -23,7 +23,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
 import numpy as np
 
-from gradcheck._annotations import _annotation_checker
+from gradcheck._annotations import _annotation_checker, _AnnotationChecker
 from gradcheck._report import GradientMismatch, GradientReport
 from gradcheck._structure import _check_structure, _fits
 
@@ -379,7 +379,8 @@ def _wrap(
 ) -> CheckedFunction[_P, _R]:
     fn_name = getattr(fn, "__name__", "function")
     position, arg_name = _resolve_params_arg(fn, params_arg)
-    annotations = _annotation_checker(fn)
+    # Built on the first call, so that annotations may name classes defined after fn.
+    annotation_checkers: list[_AnnotationChecker | None] = []
     state = CheckState()
     # Resolved on the first call: the names of a list of parameters.
     resolved_names: list[list[str] | None] = []
@@ -447,6 +448,9 @@ def _wrap(
         def check_shapes(result: Any) -> None:
             _check_structure(fn_name, params, split_result(result), labels)
 
+        if not annotation_checkers:
+            annotation_checkers.append(_annotation_checker(fn))
+        annotations = annotation_checkers[0]
         if annotations is None:
             result = fn(*args, **kwargs)
             check_shapes(result)

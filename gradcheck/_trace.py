@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import inspect
 import sys
 import textwrap
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
@@ -315,8 +317,6 @@ class _ShapeWriter(ast.NodeTransformer):
 
 
 def _render_value(expr: ast.expr, resolver: _Resolver, namer: _Namer) -> str:
-    import copy
-
     written = _ShapeWriter(resolver, namer).visit(copy.deepcopy(expr))
     return ast.unparse(written)
 
@@ -488,6 +488,115 @@ class _Recorder:
         )
 
 
+# ------------------------------------------------------- inputs built from annotations
+
+
+def _pick_dtype(dtypes: object) -> np.dtype[Any]:
+    if not isinstance(dtypes, list | tuple):
+        return np.dtype(np.float64)  # Shaped[...]: any dtype
+    names = [d for d in dtypes if isinstance(d, str)]
+    for preferred in ("float64", "int64", "bool", "float32", "int32"):
+        if preferred in names:
+            return np.dtype(preferred)
+    for name in names:
+        try:
+            return np.dtype(name)
+        except TypeError:
+            continue
+    return np.dtype(np.float64)
+
+
+class _InputBuilder:
+    """Makes arguments from jaxtyping annotations, one distinct size per dimension name."""
+
+    def __init__(self, fn: Callable[..., Any], sizes: Mapping[str, int]) -> None:
+        self.fn = fn
+        self.sizes: dict[str, int] = dict(sizes)
+        self.rng = np.random.default_rng(0)
+
+    def size(self, name: str) -> int:
+        if name not in self.sizes:
+            taken = set(self.sizes.values())
+            self.sizes[name] = next(n for n in range(3, 10_000) if n not in taken)
+        return self.sizes[name]
+
+    def make(self, annotation: Any, where: str) -> Any:
+        if isinstance(annotation, type) and hasattr(annotation, "dim_str"):
+            return self.array(annotation, where)
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is typing.Annotated:
+            return self.make(args[0], where)
+        if typing.is_typeddict(annotation):
+            hints = typing.get_type_hints(annotation, include_extras=True)
+            return {key: self.make(hint, f"{where}[{key!r}]") for key, hint in hints.items()}
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return tuple(self.make(a, f"{where}[{i}]") for i, a in enumerate(args))
+        raise TypeError(
+            f"shape_trace cannot build {where} of {getattr(self.fn, '__name__', 'fn')}() from "
+            f"its annotation {annotation!r}: it builds arrays (Float[np.ndarray, ...]), "
+            "TypedDicts and fixed-length tuples of them; pass the arguments yourself"
+        )
+
+    def array(self, annotation: Any, where: str) -> Any:
+        shape: list[int] = []
+        for index, dim in enumerate(annotation.dims):
+            name = getattr(dim, "name", None)
+            if index == annotation.index_variadic:
+                if name:
+                    shape.append(self.size(name))
+            elif hasattr(dim, "size"):
+                shape.append(int(dim.size))
+            elif name:
+                shape.append(self.size(name))
+            elif hasattr(dim, "elem"):
+                raise TypeError(
+                    f"shape_trace cannot build {where}: its annotation "
+                    f"{annotation.__name__} has a symbolic axis ({dim.elem}); pass the arguments "
+                    "yourself"
+                )
+            else:  # "_": an anonymous axis gets a size of its own
+                shape.append(self.size(f"_{where}[{index}]"))
+        dtype = _pick_dtype(annotation.dtypes)
+        if dtype.kind == "f":
+            return self.rng.standard_normal(shape).astype(dtype)
+        if dtype.kind in "iu":
+            return self.rng.integers(0, 2, size=shape).astype(dtype)  # valid class labels
+        if dtype.kind == "b":
+            return self.rng.random(shape) < 0.5
+        return np.zeros(shape, dtype=dtype)
+
+    def arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        try:
+            hints = typing.get_type_hints(self.fn, include_extras=True)
+        except Exception as error:
+            raise TypeError(
+                f"shape_trace cannot read the annotations of {getattr(self.fn, '__name__', 'fn')}"
+                f"() to build its arguments ({error}); pass the arguments yourself"
+            ) from None
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for param in inspect.signature(self.fn).parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            if param.name not in hints:
+                if param.default is not param.empty:
+                    continue
+                raise TypeError(
+                    f"shape_trace cannot build argument {param.name} of "
+                    f"{getattr(self.fn, '__name__', 'fn')}(): it has no annotation; annotate it "
+                    '(Float[np.ndarray, "batch d_in"]) or pass the arguments yourself'
+                )
+            value = self.make(hints[param.name], f"argument {param.name}")
+            if param.kind is param.KEYWORD_ONLY:
+                kwargs[param.name] = value
+            else:
+                args.append(value)
+        named = {k: v for k, v in self.sizes.items() if not k.startswith("_")}
+        self.sizes = named
+        return tuple(args), kwargs
+
+
 def _argument_rows(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], namer: _Namer
 ) -> list[tuple[str, str]]:
@@ -520,6 +629,7 @@ def shape_trace(
     /,
     *args: Any,
     dims: Mapping[Any, Any] | None = None,
+    sizes: Mapping[str, int] | None = None,
     **kwargs: Any,
 ) -> ShapeTrace:
     """Run ``fn(*args, **kwargs)`` once and record the shape of every array it makes.
@@ -553,6 +663,14 @@ def shape_trace(
     2``), the axis is printed as ``d_in|classes`` and a note says to trace with distinct
     sizes: a square matrix hides a transpose.
 
+    Without data: with no arguments (or with ``sizes=``), the trace builds ``fn``'s
+    arguments from its jaxtyping annotations: random float arrays, integer arrays of 0s and
+    1s (valid class labels), TypedDicts and fixed-length tuples of them. Every dimension
+    name gets its own size (from ``sizes``, else 3, 4, 5, ... in order of appearance), all
+    distinct, because a square matrix hides a transpose::
+
+        >>> print(gradcheck.shape_trace(backward, sizes={"batch": 8}))   # doctest: +SKIP
+
     If ``fn`` raises, the exception propagates with the trace so far attached as a note
     (``exc.__notes__``), its last line showing the operands of the line that raised.
     Any tracer already installed (a debugger, coverage) is put back afterwards, also
@@ -563,6 +681,8 @@ def shape_trace(
             the trace, so ``fn`` cannot receive a keyword argument named ``dims`` here).
         *args: its positional arguments.
         dims: dimension name -> size (or size -> name) used to name the axes.
+        sizes: dimension name -> size for the arguments the trace builds itself (implies
+            building them; give no ``args`` then). Unnamed dimensions get distinct sizes.
         **kwargs: its keyword arguments.
 
     Returns:
@@ -571,7 +691,9 @@ def shape_trace(
 
     Raises:
         TypeError: if ``fn`` is not a Python function (a builtin or a C function has no
-            lines to trace), or ``dims`` is not a mapping of names and sizes.
+            lines to trace), ``dims`` is not a mapping of names and sizes, or the arguments
+            are to be built but an annotation does not say how (``sizes`` with ``args``,
+            a parameter without annotation, a ``dict[str, ...]`` whose keys are unknown).
     """
     target = inspect.unwrap(fn)
     code = getattr(target, "__code__", None)
@@ -583,6 +705,18 @@ def shape_trace(
     name = getattr(target, "__name__", "function")
     named = _normalise_dims(dims)
     notes: list[str] = []
+    wants_inputs = not args and not kwargs and bool(inspect.signature(target).parameters)
+    if sizes is not None or wants_inputs:
+        if args or kwargs:
+            raise TypeError(
+                "shape_trace got both arguments and sizes=: sizes= is for letting the trace "
+                "build the arguments from the annotations; give one or the other"
+            )
+        builder = _InputBuilder(target, sizes or {})
+        args, kwargs = builder.arguments()
+        for dim, size in builder.sizes.items():
+            if dim not in named:
+                named[dim] = size
     try:
         inferred = _bind_dims(target, args, kwargs)
     except AnnotationMismatch as error:

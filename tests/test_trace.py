@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pytest
@@ -339,3 +339,65 @@ def test_line_of_an_unknown_name() -> None:
     trace = shape_trace(small, np.ones((2, 3)), np.ones((3, 4)))
     with pytest.raises(KeyError, match="no traced line bound 'nope'; the traced names are"):
         trace.line("nope")
+
+
+# ------------------------------------------------- inputs built from the annotations
+
+
+class ForumParams(TypedDict):
+    W1: Float[np.ndarray, "d_in hidden"]
+    b1: Float[np.ndarray, "1 hidden"]
+    W2: Float[np.ndarray, "hidden classes"]
+    b2: Float[np.ndarray, "1 classes"]
+
+
+def typed_rows_backward(
+    params: ForumParams, X: Float[np.ndarray, "batch d_in"], y: Int[np.ndarray, " batch"]
+) -> dict[str, Any]:
+    hidden = np.maximum(0, X @ params["W1"] + params["b1"])
+    dscores = hidden @ params["W2"] + params["b2"]
+    dscores[np.arange(len(y)), y] -= 1
+    dW2 = hidden.T @ dscores
+    return {"W2": dW2}
+
+
+def test_without_arguments_the_trace_builds_them_with_distinct_sizes() -> None:
+    trace = shape_trace(typed_rows_backward)
+    assert dict(trace.dims) == {"d_in": 3, "hidden": 4, "classes": 5, "batch": 6}
+    assert trace.notes == ()
+    assert str(trace.line("dW2")) == (
+        "dW2 = hidden.T @ dscores   (hidden, batch) @ (batch, classes) -> (hidden, classes)"
+    )
+    assert trace.line("hidden").rendering == (
+        "np.maximum(0, (batch, d_in) @ (d_in, hidden) + (1, hidden)) -> (batch, hidden)"
+    )
+    assert trace.arguments[-1] == ("y", "(batch,)")
+
+
+def test_sizes_choose_some_sizes_and_the_rest_stay_distinct() -> None:
+    trace = shape_trace(typed_rows_backward, sizes={"batch": 8, "hidden": 3})
+    assert dict(trace.dims) == {"batch": 8, "hidden": 3, "d_in": 4, "classes": 5}
+    assert trace.line("dW2").shapes == ((3, 5),)
+
+
+def test_sizes_that_clash_are_flagged() -> None:
+    trace = shape_trace(typed_rows_backward, sizes={"d_in": 2, "classes": 2})
+    assert trace.notes[0].startswith("d_in and classes are both 2")
+
+
+def test_sizes_with_arguments_is_refused() -> None:
+    params, X, y = rows_data()
+    with pytest.raises(TypeError, match="got both arguments and sizes="):
+        shape_trace(typed_rows_backward, params, X, y, sizes={"batch": 8})
+
+
+def test_an_argument_the_trace_cannot_build_is_named() -> None:
+    def backward(params: dict[str, Float[np.ndarray, "a b"]], X: Float[np.ndarray, "n a"]) -> Any:
+        return X
+
+    with pytest.raises(TypeError) as excinfo:
+        shape_trace(backward)
+    assert str(excinfo.value).startswith(
+        "shape_trace cannot build argument params of backward() from its annotation "
+    )
+    assert str(excinfo.value).endswith("; pass the arguments yourself")
