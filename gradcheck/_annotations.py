@@ -415,17 +415,19 @@ class _AnnotationChecker:
         """
         bindings = self.bind(args, kwargs)
         self._captured.clear()
+        failure: str | None = None
         try:
             result = self._jaxtyped(*args, **kwargs)
         except jaxtyping.TypeCheckError as error:
-            captured = self._captured[:1]
-            self._captured.clear()
+            failure = str(error)  # handled below, outside the except: no chained traceback
+        captured = self._captured[:1]
+        self._captured.clear()
+        if failure is not None:
             if captured:
                 if inspect_result is not None:
                     inspect_result(captured[0])
                 self.check_return(captured[0], bindings)
-            self._raise_from_jaxtyping(str(error))
-        self._captured.clear()
+            self._raise_from_jaxtyping(failure)
         if inspect_result is not None:
             inspect_result(result)
         self.check_return(result, bindings)

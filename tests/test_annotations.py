@@ -338,3 +338,22 @@ def test_bind_dims_reads_sizes_from_the_arguments() -> None:
         "classes": K,
         "batch": N,
     }
+
+
+def test_a_shape_error_found_after_jaxtyping_failed_has_no_chained_traceback() -> None:
+    """beartype rejects the return value; the shape words are raised with no context."""
+
+    def loss(params: Any, X: Any) -> float:
+        return float(np.sum(X @ params[0]))
+
+    def backward(
+        params: list[Float[np.ndarray, "d_in hidden"]], X: Float[np.ndarray, "batch d_in"]
+    ) -> list[Float[np.ndarray, "d_in hidden"]]:
+        return [(X.T @ np.ones((N, H))).T]
+
+    checked = checked_backward(loss, names=["W"])(backward)
+    with pytest.raises(GradientShapeError) as excinfo:
+        checked([np.zeros((D, H))], np.ones((N, D)))
+    assert lines(excinfo)[1].startswith("- dW has shape (5, 3) but W has shape (3, 5)")
+    assert excinfo.value.__context__ is None
+    assert excinfo.value.__cause__ is None
