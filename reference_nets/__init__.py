@@ -1,0 +1,18 @@
+"""Reference networks: the source threads' nets, rewritten to be read against the formulas.
+
+Three nets, each in two layouts (``row_major``: X is batch × features, as in the forum and
+the course notebook; ``column_major``: X is features × batch, as in the Code Review):
+
+- :mod:`reference_nets.two_layer_relu`: two-layer ReLU + softmax cross-entropy, L2;
+- :mod:`reference_nets.three_layer_sigmoid`: three-layer sigmoid net, squared loss;
+- :mod:`reference_nets.linear_softmax`: linear softmax classifier, L2.
+
+Every layout module has ``init_params``, ``forward``, ``loss``, ``backward`` and
+``gradients`` (and ``predict`` for the classifiers); parameters are dicts of 2-D arrays.
+:func:`reference_nets.data.spiral` makes the spiral data set. ``python -m reference_nets``
+trains the forum's net in both layouts and checks its gradients.
+"""
+
+from reference_nets import data, linear_softmax, three_layer_sigmoid, two_layer_relu
+
+__all__ = ["data", "linear_softmax", "three_layer_sigmoid", "two_layer_relu"]
