@@ -5,6 +5,7 @@
 >>> print(report)                                             # doctest: +SKIP
 """
 
+from gradcheck._check import check_gradients
 from gradcheck._report import (
     DIAGNOSIS_KINDS,
     Diagnosis,
@@ -21,5 +22,6 @@ __all__ = [
     "GradientMismatch",
     "GradientReport",
     "ParameterResult",
+    "check_gradients",
 ]
 __version__ = "0.1.0"

@@ -97,7 +97,7 @@ class ParameterResult:
         return 0.0 if self.error == 0 else float("inf")
 
 
-class GradientMismatch(AssertionError):
+class GradientMismatch(AssertionError):  # noqa: N818 (a fixed public name)
     """Raised by :meth:`GradientReport.assert_passed`; its message is the report's table."""
 
     def __init__(self, report: GradientReport) -> None:
@@ -176,8 +176,16 @@ class GradientReport:
     # ---------------------------------------------------------------- presentation
 
     def _rows(self) -> list[tuple[str, ...]]:
-        header = ("param", "shape", "verdict", "worst at", "analytic", "numeric", "err/tol")
-        rows = [header]
+        header: tuple[str, ...] = (
+            "param",
+            "shape",
+            "verdict",
+            "worst at",
+            "analytic",
+            "numeric",
+            "err/tol",
+        )
+        rows: list[tuple[str, ...]] = [header]
         for r in self.results:
             rows.append(
                 (
@@ -203,7 +211,11 @@ class GradientReport:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = [self._headline()]
         for row in rows:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            lines.append(
+                "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
         for r in self.results:
             if not r.passed:
                 lines.append(f"- {r.name}: {r.diagnosis.message}")
@@ -217,7 +229,7 @@ class GradientReport:
         rows = self._rows()
         head = "".join(f"<th>{html.escape(cell)}</th>" for cell in rows[0])
         body = []
-        for r, row in zip(self.results, rows[1:]):
+        for r, row in zip(self.results, rows[1:], strict=True):
             colour = "#e6f4ea" if r.passed else "#fce8e6"
             cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
             body.append(f'<tr style="background:{colour}">{cells}</tr>')

@@ -27,20 +27,22 @@ def classify_shape_slip(
         return "keepdims"
     if len(grad_shape) == len(param_shape) + 1 and grad_shape[1:] == param_shape:
         return "batch"
-    if len(grad_shape) == len(param_shape) and len(param_shape) >= 1 and param_shape[0] == 1:
+    same_rank = len(grad_shape) == len(param_shape) >= 1
+    if same_rank and param_shape[0] == 1 and grad_shape[1:] == param_shape[1:]:
         # b is (1, K) but the gradient is (N, K): the batch axis was not summed out.
-        if grad_shape[1:] == param_shape[1:]:
-            return "batch"
+        return "batch"
     if len(grad_shape) == len(param_shape) + 1 and grad_shape[:-1] == param_shape:
         # column-major: b is (K,) but the gradient is (K, N).
         return "batch"
-    if len(grad_shape) == len(param_shape) and param_shape[-1:] == (1,):
-        if grad_shape[:-1] == param_shape[:-1]:
-            return "batch"
+    if same_rank and param_shape[-1] == 1 and grad_shape[:-1] == param_shape[:-1]:
+        # column-major: b is (K, 1) but the gradient is (K, N).
+        return "batch"
     return "other"
 
 
-def describe_shape_slip(name: str, param_shape: tuple[int, ...], grad_shape: tuple[int, ...]) -> str:
+def describe_shape_slip(
+    name: str, param_shape: tuple[int, ...], grad_shape: tuple[int, ...]
+) -> str:
     """One sentence naming the gradient, both shapes, and what the difference looks like."""
     slip = classify_shape_slip(param_shape, grad_shape)
     head = f"d{name} has shape {grad_shape} but {name} has shape {param_shape}"

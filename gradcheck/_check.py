@@ -1,0 +1,558 @@
+"""check_gradients: compare a hand-written gradient with finite differences, and say what
+is wrong in words.
+
+The steps, each in its own module:
+
+1. ``_params``: accept the user's parameters and gradients (mapping, list, one array).
+2. ``_evaluate``: call the loss on private copies (or in place, restoring bit for bit).
+3. ``_noise``: estimate the loss's rounding noise on a short line through all parameters.
+4. ``_stencil``: per probe (an entry, or a random ±1 direction for large tensors), five loss
+   values give central, Richardson and one-sided derivatives with error bounds.
+5. ``_diagnose``: turn failed probes into a diagnosis (scaled, negated, transposed, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._diagnose import Probe, all_pass, diagnose_values
+from gradcheck._evaluate import Evaluator, wants_params
+from gradcheck._noise import NOISE_POINTS, noise_from_line, rounding_floor
+from gradcheck._params import (
+    ParamLayout,
+    Structure,
+    grad_label,
+    split_grads,
+    split_params,
+)
+from gradcheck._report import Diagnosis, GradientReport, ParameterResult, common_notes
+from gradcheck._shapes import classify_shape_slip, describe_shape_slip
+from gradcheck._stencil import GRADIENT_ULPS, OFFSETS, Verdict, judge, noise_tolerance
+
+#: The relative resolution a probe's step aims for: the noise allowance is kept at this
+#: fraction of the gradient's own size along the probe (Σ|gᵢ·dᵢ|). Smaller steps cross
+#: fewer kinks and truncate less; this is as small as the step goes while a wrong gradient
+#: still stands out by a factor of a million from the noise.
+RESOLUTION = 1e-6
+#: The smallest step tried, as a fraction of the cube-root step (a floor for probes whose
+#: gradient is tiny or zero, where the resolution rule would ask for no step at all).
+MIN_STEP_FRACTION = 1 / 1024
+#: A failing probe is tried again with the step divided by this, at most MAX_RETRIES times,
+#: when the failure may come from truncation or kinks near the point (both shrink with the
+#: step; a wrong gradient does not) and the smaller step's noise would still let the
+#: discrepancy show.
+STEP_SHRINK = 8.0
+MAX_RETRIES = 2
+
+
+class _NonFiniteLossError(Exception):
+    """The loss was not finite at a probe point."""
+
+
+@dataclass
+class _Options:
+    full: bool
+    max_entries: int
+    directions: int
+    entries: int
+
+
+def _validate_options(
+    full: bool, max_entries: int, directions: int, entries: int, seed: int | None
+) -> _Options:
+    for option, value in (
+        ("max_entries", max_entries),
+        ("directions", directions),
+        ("entries", entries),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{option} must be a whole number >= 0, got {value!r}")
+    if directions + entries == 0:
+        raise ValueError(
+            "directions and entries are both 0, so large parameters would not be checked: "
+            "set at least one of them to 1 or more (or full=True)"
+        )
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    return _Options(bool(full), max_entries, directions, entries)
+
+
+def _param_scale(array: NDArray[Any], fallback: float) -> float:
+    """A typical size of the parameter's entries: its RMS, or ``fallback`` if all zero."""
+    if array.size == 0:
+        return fallback
+    rms = float(np.sqrt(np.mean(np.square(array, dtype=np.float64))))
+    return rms if rms > 0 and math.isfinite(rms) else fallback
+
+
+class _Checker:
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        f0: float,
+        sigma: float,
+        rel_step: float,
+        rng: np.random.Generator,
+        options: _Options,
+        global_scale: float,
+    ) -> None:
+        self.evaluator = evaluator
+        self.f0 = f0
+        self.sigma = sigma
+        self.rel_step = rel_step
+        self.rng = rng
+        self.options = options
+        self.global_scale = global_scale
+
+    # ------------------------------------------------------------------ one probe
+
+    def probe(
+        self,
+        index: int,
+        candidates: Mapping[str, NDArray[np.float64]],
+        slack_per_unit: Mapping[str, float],
+        entry: tuple[int, ...] | None,
+        direction: NDArray[np.float64] | None,
+        scale: float,
+        magnitude: float,
+    ) -> Probe:
+        """Run one probe (an entry, or a direction), retrying with smaller steps if needed.
+
+        ``magnitude`` is ``Σ|gᵢ·dᵢ|``, the size of the user's gradient along the probe.
+        """
+        base = self.evaluator.snapshots[index]
+        base64 = base.astype(np.float64)
+        primary = "given" if "given" in candidates else next(iter(candidates))
+        wanted = (
+            noise_tolerance(self.sigma, 1.0) / (RESOLUTION * magnitude)
+            if magnitude > 0
+            else self.rel_step
+        )
+        step = min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
+        best: dict[str, Verdict] = {}
+        moved = False
+        for attempt in range(MAX_RETRIES + 1):
+            values = np.empty(len(OFFSETS))
+            predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
+            for k, offset in enumerate(OFFSETS):
+                if offset == 0:
+                    values[k] = self.f0
+                    continue
+                if entry is not None:
+                    stored = base.copy()
+                    stored[entry] = base64[entry] + offset * step * scale
+                    delta = float(stored[entry]) - float(base64[entry])
+                    for name, g in candidates.items():
+                        predictions[name][k] = float(g[entry]) * delta
+                else:
+                    assert direction is not None
+                    stored = (base64 + (offset * step) * direction).astype(base.dtype)
+                    delta_array = stored.astype(np.float64) - base64
+                    for name, g in candidates.items():
+                        predictions[name][k] = float(np.vdot(g, delta_array))
+                value, _, _ = self.evaluator({index: stored})
+                if not math.isfinite(value):
+                    raise _NonFiniteLossError(
+                        f"the loss is {value} at {self.evaluator.layout.names[index]} + "
+                        f"{offset * step * scale:.3g}·(probe direction)"
+                    )
+                values[k] = value
+            moved = moved or bool(np.any(values != self.f0))
+            for name in candidates:
+                verdict = judge(values, predictions[name], step, self.sigma, slack_per_unit[name])
+                if name not in best or verdict.ratio < best[name].ratio:
+                    best[name] = verdict
+            current = best[primary]
+            if current.passed or any(best[n].passed for n in best if n != primary):
+                break
+            smaller = step / STEP_SHRINK
+            could_help = current.kink or not current.noise_limited
+            resolvable = noise_tolerance(self.sigma, smaller) < current.error / 2
+            if attempt == MAX_RETRIES or not (could_help and resolvable):
+                break
+            step = smaller
+        return Probe(index=entry, scale=scale, verdicts=best, loss_moved=moved)
+
+    # ------------------------------------------------------------ one parameter
+
+    def plan(
+        self, array: NDArray[Any], grad: NDArray[np.float64] | None, scale: float
+    ) -> list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]]:
+        """The probes for one parameter: every entry if small, else directions + entries."""
+        entry_scales = np.maximum(np.abs(array.astype(np.float64)), scale)
+        if self.options.full or array.size <= self.options.max_entries:
+            return [(idx, None, float(entry_scales[idx])) for idx in np.ndindex(array.shape)]
+        plans: list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]] = []
+        for _ in range(self.options.directions):
+            signs = self.rng.choice(np.array([-1.0, 1.0]), size=array.shape)
+            plans.append((None, signs * entry_scales, 1.0))
+        chosen: list[int] = []
+        if self.options.entries and grad is not None and np.any(grad):
+            chosen.append(int(np.argmax(np.abs(grad))))
+        while len(chosen) < min(self.options.entries, array.size):
+            flat = int(self.rng.integers(array.size))
+            if flat not in chosen:
+                chosen.append(flat)
+        for flat in chosen:
+            idx = tuple(int(i) for i in np.unravel_index(flat, array.shape))
+            plans.append((idx, None, float(entry_scales[idx])))
+        return plans
+
+    def check_parameter(
+        self, index: int, name: str, grad: NDArray[Any] | None, grad_problem: str | None
+    ) -> ParameterResult:
+        array = self.evaluator.snapshots[index]
+        shape = tuple(array.shape)
+        label = grad_label(name)
+
+        def fail(kind: str, message: str, grad_shape: tuple[int, ...] | None) -> ParameterResult:
+            return ParameterResult(
+                name=name,
+                shape=shape,
+                grad_shape=grad_shape,
+                passed=False,
+                diagnosis=Diagnosis(kind, None, message),  # type: ignore[arg-type]
+            )
+
+        if grad is None:
+            return fail(
+                "missing",
+                grad_problem or f"no gradient for {name}: return one entry per parameter",
+                None,
+            )
+        grad_shape = tuple(grad.shape)
+        grad64 = grad.astype(np.float64)
+        if not np.all(np.isfinite(grad64)):
+            bad = np.argwhere(~np.isfinite(grad64))
+            first = tuple(int(i) for i in bad[0])
+            return fail(
+                "nonfinite",
+                f"{label} has {len(bad)} non-finite entries (nan or inf), the first at "
+                f"{first}: look for an overflow (exp of a large score: subtract the max) or a "
+                "log/division of 0",
+                grad_shape,
+            )
+
+        candidates: dict[str, NDArray[np.float64]] = {}
+        slip = classify_shape_slip(shape, grad_shape)
+        if slip is None:
+            candidates["given"] = grad64
+            if grad64.ndim == 2 and grad64.shape[0] == grad64.shape[1] and grad64.shape[0] > 1:
+                candidates["transposed"] = np.ascontiguousarray(grad64.T)
+        elif slip == "transposed":
+            candidates["transposed"] = np.ascontiguousarray(grad64.T)
+        elif grad64.size == array.size:
+            candidates["reshaped"] = grad64.reshape(shape)
+        elif slip == "batch":
+            summed = _sum_batch_axis(grad64, shape)
+            if summed is not None:
+                candidates["summed"] = summed
+
+        probes: list[Probe] = []
+        scale = _param_scale(array, self.global_scale)
+        if candidates and array.size:
+            eps = float(np.finfo(grad.dtype).eps) if grad.dtype.kind == "f" else 2.0**-52
+            primary_grad = next(iter(candidates.values()))
+            for entry, direction, entry_scale in self.plan(array, primary_grad, scale):
+                if entry is not None:
+                    size = {n: abs(float(g[entry])) * entry_scale for n, g in candidates.items()}
+                else:
+                    assert direction is not None
+                    size = {n: float(np.sum(np.abs(g * direction))) for n, g in candidates.items()}
+                slack = {n: GRADIENT_ULPS * eps * m for n, m in size.items()}
+                magnitude = max(size.values())
+                try:
+                    probes.append(
+                        self.probe(
+                            index, candidates, slack, entry, direction, entry_scale, magnitude
+                        )
+                    )
+                except _NonFiniteLossError as exc:
+                    return fail(
+                        "nonfinite",
+                        f"{exc}: the loss overflows or hits a log/division of 0 near "
+                        f"{name}; make it numerically stable (e.g. log-sum-exp for softmax)",
+                        grad_shape,
+                    )
+
+        if index in self.evaluator.mutated:
+            return fail(
+                "mutated",
+                f"the loss (or gradient function) wrote into {name} while it was being "
+                "checked: it must not modify its inputs in place (copy before +=, -=, "
+                "or masked assignment)",
+                grad_shape,
+            )
+        return self._result(name, shape, grad_shape, slip, probes, candidates, grad64, label)
+
+    def _result(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        grad_shape: tuple[int, ...],
+        slip: str | None,
+        probes: list[Probe],
+        candidates: Mapping[str, NDArray[np.float64]],
+        grad64: NDArray[np.float64],
+        label: str,
+    ) -> ParameterResult:
+        primary = next(iter(candidates), None)
+        if primary is None or not probes:
+            diagnosis = (
+                Diagnosis("ok", None, "")
+                if slip is None
+                else Diagnosis("shape", None, describe_shape_slip(name, shape, grad_shape) + ".")
+            )
+            return ParameterResult(
+                name=name,
+                shape=shape,
+                grad_shape=grad_shape,
+                passed=slip is None,
+                diagnosis=diagnosis,
+            )
+        worst = max(probes, key=lambda p: p.verdicts[primary].ratio)
+        v = worst.verdicts[primary]
+        passed = slip is None and all_pass(probes, primary)
+        if passed:
+            diagnosis = Diagnosis("ok", None, f"{label} agrees with the finite differences")
+        elif slip is None:
+            diagnosis = diagnose_values(name, probes, grad_is_zero=not np.any(grad64))
+        elif slip == "transposed" and all_pass(probes, "transposed"):
+            diagnosis = Diagnosis(
+                "transposed",
+                None,
+                describe_shape_slip(name, shape, grad_shape)
+                + f"; {label}.T matches the finite differences.",
+            )
+        else:
+            verdict_words = {
+                True: f"after that fix the values are right ({primary} {label} matches the "
+                "finite differences)",
+                False: "and the values are wrong too, even after fixing the shape",
+            }
+            diagnosis = Diagnosis(
+                "shape",
+                None,
+                describe_shape_slip(name, shape, grad_shape)
+                + "; "
+                + verdict_words[all_pass(probes, primary)]
+                + ".",
+            )
+        per_entry = worst.scale
+        return ParameterResult(
+            name=name,
+            shape=shape,
+            grad_shape=grad_shape,
+            passed=passed,
+            diagnosis=diagnosis,
+            method="entries" if all(p.index is not None for p in probes) else "directions",
+            probes=len(probes),
+            kinks=sum(p.verdicts[primary].kink for p in probes),
+            worst_index=worst.index,
+            analytic=v.analytic / per_entry,
+            numeric=v.numeric / per_entry,
+            error=v.error / per_entry,
+            tolerance=v.tolerance / per_entry,
+        )
+
+
+def _sum_batch_axis(
+    grad: NDArray[np.float64], shape: tuple[int, ...]
+) -> NDArray[np.float64] | None:
+    """Sum the batch axis the user forgot to sum, if that gives the parameter's shape."""
+    for axis in range(grad.ndim):
+        summed: NDArray[np.float64] = grad.sum(axis=axis, keepdims=True)
+        if summed.shape == shape:
+            return summed
+        squeezed: NDArray[np.float64] = grad.sum(axis=axis)
+        if squeezed.shape == shape:
+            return squeezed
+    return None
+
+
+def _resolve_grads(
+    grads: object,
+    tuple_grads: object | None,
+    evaluator: Evaluator,
+) -> object:
+    if grads is None:
+        if tuple_grads is None:
+            raise TypeError(
+                "no gradients to check: pass grads (a mapping like params, or a function of "
+                "params returning one), or make the loss return (loss, grads)"
+            )
+        return tuple_grads
+    if callable(grads):
+        return evaluator.call_user(grads)
+    return grads
+
+
+def check_gradients(
+    loss: Callable[..., Any],
+    grads: Mapping[str, Any] | Sequence[Any] | NDArray[Any] | Callable[..., Any] | None = None,
+    params: Structure | None = None,
+    *,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    names: Sequence[str] | None = None,
+    full: bool = False,
+    max_entries: int = 32,
+    directions: int = 2,
+    entries: int = 2,
+    seed: int | None = 0,
+    inplace: bool | None = None,
+) -> GradientReport:
+    """Check hand-written gradients against finite differences; name what is wrong.
+
+    Args:
+        loss: ``loss(params, *args, **kwargs) -> float`` (a Python or NumPy scalar, or a
+            0-d array). It may also return ``(loss, grads)`` (cs231n style); then
+            ``grads`` may be left out. A loss that reads the parameters itself instead of
+            taking them (a zero-argument closure, or a bound method of an object whose
+            ``.params`` is ``params``, e.g. ``model.loss`` with ``args=(X, y)``) is called
+            in place: the arrays are perturbed and restored bit for bit after every call.
+        grads: the gradients to check, shaped like ``params`` (a mapping with the same keys,
+            or a list in the same order), or a function called like ``loss`` that returns
+            them, or ``None`` when ``loss`` returns them.
+        params: a mapping of name -> float array, a list or tuple of float arrays (named
+            ``params[i]`` unless ``names`` is given), or one float array (named ``x``).
+            Never modified.
+        args, kwargs: passed to ``loss`` (and to ``grads`` when it is a function) after the
+            parameters: the data, e.g. ``args=(X, y)``.
+        names: names for the parameters of a list, tuple or single array.
+        full: probe every entry of every parameter (one loss pair per entry, four loss calls
+            per entry) instead of random directions for large ones.
+        max_entries: parameters with at most this many entries are checked entry by entry.
+        directions: random ±1 directions per larger parameter.
+        entries: single entries per larger parameter (the largest gradient entry, then
+            random ones), so a report can point at an index.
+        seed: seeds the random directions and entries: the same seed gives the same report.
+            ``None`` draws a fresh seed (recorded in ``report.seed``).
+        inplace: force (``True``) or forbid (``False``) calling the loss in place; ``None``
+            decides from the loss's signature as described under ``loss``.
+
+    Returns:
+        A :class:`GradientReport`: ``print(report)`` shows the table, ``report.passed`` the
+        verdict, ``report["W2"].diagnosis`` what is wrong with one parameter.
+
+    Raises:
+        TypeError, ValueError: misuse (integer parameters, a loss that returns a vector,
+            no gradients, bad options), with what to do instead.
+        Exception: whatever the user's loss or gradient function raises, with a note
+            saying where in the check it happened. The user's arrays are restored first.
+    """
+    __tracebackhide__ = True
+    if params is None:
+        raise TypeError(
+            "check_gradients needs params: check_gradients(loss, grads, params), where params "
+            "is a mapping of name -> float array"
+        )
+    if not callable(loss):
+        raise TypeError(f"loss must be callable (params -> float); got {type(loss).__name__}")
+    options = _validate_options(full, max_entries, directions, entries, seed)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    rng = np.random.default_rng(seed)
+    layout, user_arrays = split_params(params, names)
+    args = tuple(args)
+    use_inplace = (not wants_params(loss, len(args), params)) if inplace is None else inplace
+    evaluator = Evaluator(loss, layout, user_arrays, args, kwargs or {}, inplace=use_inplace)
+    try:
+        return _check(evaluator, loss, grads, layout, rng, options, seed)
+    finally:
+        evaluator.restore()
+
+
+def _check(
+    evaluator: Evaluator,
+    loss: Callable[..., Any],
+    grads: object,
+    layout: ParamLayout,
+    rng: np.random.Generator,
+    options: _Options,
+    seed: int,
+) -> GradientReport:
+    evaluator.context = "at the unperturbed parameters"
+    f0, loss_dtype, tuple_grads = evaluator()
+    evaluator.context = "computing the gradients at the unperturbed parameters"
+    grad_structure = _resolve_grads(grads, tuple_grads, evaluator)
+    grad_arrays, extra, problems = split_grads(grad_structure, layout)
+    # Our own copies: the gradient function's arrays may alias its internals.
+    grad_copies = [None if g is None else np.array(g, copy=True) for g in grad_arrays]
+    names = layout.names
+    notes: list[str] = []
+    if extra:
+        notes.append(f"gradients with no parameter of that name were ignored: {', '.join(extra)}")
+    if not math.isfinite(f0):
+        broken = tuple(
+            ParameterResult(
+                name=n,
+                shape=tuple(s.shape),
+                grad_shape=None if g is None else tuple(g.shape),
+                passed=False,
+                diagnosis=Diagnosis(
+                    "nonfinite",
+                    None,
+                    f"the loss itself is {f0} at the given parameters, so nothing can be "
+                    "compared: make the loss finite first (log of 0? exp overflow?)",
+                ),
+            )
+            for n, s, g in zip(names, evaluator.snapshots, grad_copies, strict=True)
+        )
+        return GradientReport(broken, evaluator.calls, float("nan"), seed, tuple(notes))
+
+    # ---- noise: a short line through all parameters at once (ECnoise), whose centre is
+    # a second evaluation at x: the loss must be deterministic.
+    global_scale = _param_scale(
+        np.concatenate([s.ravel().astype(np.float64) for s in evaluator.snapshots]), 1.0
+    )
+    param_eps = max(float(np.finfo(s.dtype).eps) for s in evaluator.snapshots)
+    # δ = ε^(3/4) of the entry scale: tens of ulps in float32, far below any curvature
+    # scale, so differences of order ≥ 2 see only rounding.
+    line_step = param_eps**0.75
+    directions = {
+        i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
+        * np.maximum(np.abs(s.astype(np.float64)), _param_scale(s, global_scale))
+        for i, s in enumerate(evaluator.snapshots)
+    }
+    line: list[float] = []
+    evaluator.context = "while estimating its rounding noise (all parameters nudged)"
+    for j in range(NOISE_POINTS):
+        offset = (j - NOISE_POINTS // 2) * line_step
+        replaced = {
+            i: (s.astype(np.float64) + offset * directions[i]).astype(s.dtype)
+            for i, s in enumerate(evaluator.snapshots)
+        }
+        line.append(evaluator(replaced)[0])
+    centre = line[NOISE_POINTS // 2]
+    if centre != f0 and not (math.isnan(centre) and math.isnan(f0)):
+        raise ValueError(
+            f"the loss is not deterministic: two calls at the same parameters returned {f0!r} "
+            f"and {centre!r}. Fix its randomness (dropout masks, sampling, shuffling) with a "
+            "seed inside the loss, or check a deterministic version"
+        )
+    loss_eps = float(np.finfo(loss_dtype).eps)
+    floor = rounding_floor([f0], loss_eps)
+    if all(math.isfinite(v) for v in line):
+        sigma = max(noise_from_line(line).sigma, floor)
+    else:
+        sigma = max(floor, loss_eps * abs(f0))
+        notes.append("the loss was not finite on the noise-estimation line; noise set to 1 ulp")
+    rel_noise = sigma / abs(f0) if f0 != 0 else loss_eps
+    rel_noise = min(max(rel_noise, 2.0**-53), 1e-2)
+    # Central differences balance truncation (∝ h²) and noise (∝ σ/h) at h ∝ σ^(1/3).
+    rel_step = rel_noise ** (1 / 3)
+
+    checker = _Checker(evaluator, f0, sigma, rel_step, rng, options, global_scale)
+    results: list[ParameterResult] = []
+    for index, (name, grad) in enumerate(zip(names, grad_copies, strict=True)):
+        evaluator.context = f"while checking {name} (the loss at a perturbed {name})"
+        results.append(checker.check_parameter(index, name, grad, problems.get(name)))
+    notes.extend(common_notes(results))
+    return GradientReport(tuple(results), evaluator.calls, sigma, seed, tuple(notes))

@@ -1,0 +1,131 @@
+"""Name the mistake behind a wrong gradient, from what the probes saw.
+
+Every probe compares the user's directional derivative ``a`` with the finite-difference
+one ``n`` (tolerance ``τ``). The patterns, tried in order:
+
+* ``zero``: the gradient is all zeros but the loss moves;
+* ``transposed``: ``gᵀ`` passes every probe where ``g`` fails;
+* ``negated`` / ``scaled``: one factor ``c`` explains every probe, ``a ≈ c·n`` (least
+  squares over the probes where ``n`` stands out of its tolerance), with residuals within
+  ``(1 + |c|)·τ``. ``c`` within 1% of −1 is ``negated``;
+* ``mismatch``: anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gradcheck._params import grad_label
+from gradcheck._report import Diagnosis
+from gradcheck._stencil import Verdict
+
+#: How close to −1 a factor must be to be called a sign error rather than a scale.
+NEGATION_SLACK = 0.01
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one probe saw, for each candidate reading of the user's gradient."""
+
+    index: tuple[int, ...] | None  # entry probed, or None for a random direction
+    scale: float  # the entry's step scale (to report per-entry derivatives)
+    verdicts: dict[str, Verdict]  # candidate name ("given", "transposed", ...) -> verdict
+    loss_moved: bool  # whether any of the five loss values differed
+
+
+def all_pass(probes: Sequence[Probe], candidate: str) -> bool:
+    return bool(probes) and all(p.verdicts[candidate].passed for p in probes)
+
+
+def fit_factor(probes: Sequence[Probe]) -> float | None:
+    """The factor ``c`` with ``a ≈ c·n`` on every probe, or ``None`` if there is none.
+
+    ``c`` is the least-squares fit over the probes whose numeric value stands clear of its
+    range and tolerance; then every probe must fit: ``a`` inside ``c`` times its range,
+    widened by its tolerance (times ``|c|`` when that is larger than 1).
+    """
+    verdicts = [p.verdicts["given"] for p in probes]
+    significant = [v for v in verdicts if abs(v.numeric) > 2 * (v.tolerance + v.high - v.low)]
+    if not significant:
+        return None
+    c = sum(v.analytic * v.numeric for v in significant) / sum(v.numeric**2 for v in significant)
+    if all(v.within(v.analytic, c) for v in verdicts):
+        return c
+    return None
+
+
+def _describe_factor(c: float) -> str:
+    if abs(c - 2) < 0.02 or abs(c - 0.5) < 0.005:
+        return (
+            "a factor 2 slipped in or out: the derivative of 0.5·x² is x and of x² is 2x; "
+            "check the loss's 0.5 against the backward"
+        )
+    rounded = round(c)
+    if c > 1 and abs(c - rounded) < 1e-3 * c:
+        return (
+            f"a missing division, e.g. by N = {rounded} (the batch size) when the loss is a "
+            "mean over the batch"
+        )
+    inverse = 1 / c if c != 0 else float("inf")
+    if 1 < inverse < 1e9 and abs(inverse - round(inverse)) < 1e-3 * inverse:
+        return (
+            f"a division once too often (by N = {round(inverse)}?), or a sum in the loss where "
+            "the backward assumes a mean"
+        )
+    return "a normalisation or constant factor differs between the loss and the backward"
+
+
+def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> Diagnosis:
+    """Diagnose a gradient of the right shape that failed at least one probe."""
+    label = grad_label(name)
+    if not any(p.loss_moved for p in probes):
+        return Diagnosis(
+            "mismatch",
+            None,
+            f"the loss did not change at all when {name} was perturbed, but {label} is not "
+            f"zero: does the loss use the parameters it is given? (e.g. lambda p: "
+            f"net.loss(p, X, y), not net.loss(params, X, y))",
+        )
+    if grad_is_zero:
+        return Diagnosis(
+            "zero",
+            None,
+            f"{label} is all zeros, but the loss changes with {name}: the gradient was never "
+            "computed or written (a missing +=, a mask that removes everything, or the "
+            "wrong variable returned)",
+        )
+    if "transposed" in probes[0].verdicts and all_pass(probes, "transposed"):
+        return Diagnosis(
+            "transposed",
+            None,
+            f"{label} is transposed: {label}.T matches the finite differences. Swap the "
+            "operands of the product and transpose them (rows as examples: "
+            "dW = X.T @ dY; columns as examples: dW = dY @ X.T)",
+        )
+    factor = fit_factor(probes)
+    if factor is not None and abs(factor + 1) <= NEGATION_SLACK:
+        return Diagnosis(
+            "negated",
+            -1.0,
+            f"{label} has the wrong sign: it is −1 × the finite-difference value (e.g. "
+            "(y − p) where the derivative is (p − y), or an update sign folded into the "
+            "gradient)",
+        )
+    if factor is not None and factor != 0:
+        return Diagnosis(
+            "scaled",
+            factor,
+            f"{label} is {factor:.4g}× the finite-difference value at every probe: "
+            + _describe_factor(factor),
+        )
+    worst = max(probes, key=lambda p: p.verdicts["given"].ratio)
+    v = worst.verdicts["given"]
+    where = f"at {worst.index}" if worst.index is not None else "along a random direction"
+    return Diagnosis(
+        "mismatch",
+        None,
+        f"{label} disagrees with the finite differences {where} (analytic "
+        f"{v.analytic / worst.scale:.6g}, numeric {v.numeric / worst.scale:.6g}) and no "
+        "single scale, sign or transpose explains it: check the formula itself",
+    )

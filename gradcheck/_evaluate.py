@@ -1,0 +1,148 @@
+"""Call the user's loss at perturbed parameters without ever changing the user's arrays.
+
+Two ways to call a loss:
+
+* by argument (the usual): ``loss(params, *args, **kwargs)``. The loss gets private copies;
+  the user's arrays are never touched.
+* in place (cs231n's ``model.loss(X, y)``, or a zero-argument closure): the loss reads the
+  user's own arrays, so they are perturbed in place and restored bit for bit after every
+  call, in a ``finally`` block, so also when the loss raises.
+
+After each call the arrays the loss was given are compared, bit for bit, with what it was
+given: a loss that writes into its inputs gets its parameter reported as ``mutated``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._params import ParamLayout, bitwise_equal
+
+LossResult = tuple[float, np.dtype[Any], object | None]
+
+
+def wants_params(loss: Callable[..., Any], n_args: int, params: object) -> bool:
+    """Whether ``loss`` takes the parameters as its first argument.
+
+    In-place (``False``) when ``loss`` is a bound method of an object whose ``.params`` is
+    the very mapping being checked (cs231n models), or when its signature has room for
+    no more positional arguments than ``args`` provides (a zero-argument closure).
+    """
+    owner = getattr(loss, "__self__", None)
+    if owner is not None and getattr(owner, "params", None) is params:
+        return False
+    try:
+        signature = inspect.signature(loss)
+    except (TypeError, ValueError):
+        return True
+    positional = 0
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return True
+        if parameter.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            positional += 1
+    return positional > n_args
+
+
+def parse_loss_value(value: object) -> LossResult:
+    """Split a loss's return value into (float, dtype, gradients or None)."""
+    grads: object | None = None
+    if isinstance(value, tuple | list) and len(value) == 2:
+        value, grads = value
+    array = np.asarray(value)
+    if array.dtype == object or array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"the loss must return a real number (or a (loss, grads) pair); got "
+            f"{type(value).__name__} {value!r:.80}"
+        )
+    if array.ndim != 0:
+        raise ValueError(
+            f"the loss must return a scalar, but it returned an array of shape "
+            f"{array.shape}: reduce it to one number (e.g. .mean() or .sum() over the batch)"
+        )
+    dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
+    return float(array), dtype, grads
+
+
+class Evaluator:
+    """Evaluates the user's loss with some parameters replaced, counting calls."""
+
+    def __init__(
+        self,
+        loss: Callable[..., Any],
+        layout: ParamLayout,
+        user_arrays: list[NDArray[Any]],
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        *,
+        inplace: bool,
+    ) -> None:
+        self.loss = loss
+        self.layout = layout
+        self.user_arrays = user_arrays
+        self.args = args
+        self.kwargs = dict(kwargs)
+        self.inplace = inplace
+        self.snapshots = [np.array(a, copy=True, order="C") for a in user_arrays]
+        # In copy mode the loss sees these, never the user's arrays.
+        self.work = [s.copy() for s in self.snapshots]
+        self.calls = 0
+        self.mutated: set[int] = set()
+        #: Where in the check we are, for the note added to an exception the user's code raises.
+        self.context = ""
+
+    def restore(self) -> None:
+        """Put the user's arrays back, bit for bit (in-place mode only touches them)."""
+        if self.inplace:
+            for array, snapshot in zip(self.user_arrays, self.snapshots, strict=True):
+                if not bitwise_equal(array, snapshot):
+                    np.copyto(array, snapshot, casting="no")
+
+    def structure(self) -> Any:
+        """Fresh copies of the parameters in the user's structure (for a grads callable)."""
+        return self.layout.build([s.copy() for s in self.snapshots])
+
+    def call_user(
+        self, fn: Callable[..., Any], replaced: Mapping[int, NDArray[Any]] | None = None
+    ) -> Any:
+        """Call ``fn`` (the loss, or a gradient function) with ``replaced`` parameters."""
+        replaced = replaced or {}
+        self.calls += fn is self.loss
+        given: list[NDArray[Any]] = []
+        expected: list[NDArray[Any]] = []
+        try:
+            if self.inplace:
+                for index, values in replaced.items():
+                    np.copyto(self.user_arrays[index], values, casting="no")
+                expected = [replaced.get(i, s) for i, s in enumerate(self.snapshots)]
+                given = self.user_arrays
+                return fn(*self.args, **self.kwargs)
+            given = [
+                replaced[i].copy() if i in replaced else work for i, work in enumerate(self.work)
+            ]
+            expected = [replaced.get(i, s) for i, s in enumerate(self.snapshots)]
+            return fn(self.layout.build(given), *self.args, **self.kwargs)
+        except Exception as exc:
+            what = "the loss" if fn is self.loss else "the gradient function"
+            exc.add_note(
+                f"gradcheck: raised by {what} {self.context}; your arrays were left unchanged"
+            )
+            raise
+        finally:
+            for index, (array, want) in enumerate(zip(given, expected, strict=True)):
+                if not bitwise_equal(array, want):
+                    self.mutated.add(index)
+                    if not self.inplace and index not in replaced:
+                        np.copyto(self.work[index], self.snapshots[index], casting="no")
+            self.restore()
+
+    def __call__(self, replaced: Mapping[int, NDArray[Any]] | None = None) -> LossResult:
+        return parse_loss_value(self.call_user(self.loss, replaced))

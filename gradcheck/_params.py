@@ -1,0 +1,172 @@
+"""Parameters and gradients as the user gives them, and as the checker sees them.
+
+Users pass parameters as a mapping (``{"W1": ..., "b1": ...}``), a list or tuple of arrays
+(the Code Review net's ``[W1, b1, ...]``), or one array. The checker works with an ordered
+list of ``(name, array)`` pairs and rebuilds the user's structure for every call, so the
+user's loss sees what it expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Structure = Mapping[str, Any] | Sequence[Any] | NDArray[Any]
+
+
+def is_identifier(name: str) -> bool:
+    return name.isidentifier()
+
+
+def grad_label(name: str) -> str:
+    """How messages call the gradient of ``name``: ``dW2``, or ``the gradient of params[1]``."""
+    return f"d{name}" if is_identifier(name) else f"the gradient of {name}"
+
+
+@dataclass(frozen=True)
+class ParamLayout:
+    """How to turn the user's structure into named arrays and back."""
+
+    kind: str  # "mapping", "list", "tuple" or "array"
+    names: tuple[str, ...]
+    keys: tuple[Any, ...]  # the mapping's own keys (may be non-strings), else positions
+
+    def build(self, arrays: Sequence[NDArray[Any]]) -> Any:
+        """The user's structure holding ``arrays`` (in ``names`` order)."""
+        if self.kind == "mapping":
+            return dict(zip(self.keys, arrays, strict=True))
+        if self.kind == "list":
+            return list(arrays)
+        if self.kind == "tuple":
+            return tuple(arrays)
+        return arrays[0]
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    return f"a {type(value).__name__}"
+
+
+def split_params(
+    params: Structure, names: Sequence[str] | None = None
+) -> tuple[ParamLayout, list[NDArray[Any]]]:
+    """Validate ``params`` and return its layout and its arrays (the user's own objects)."""
+    keys: tuple[Any, ...]
+    default_names: tuple[str, ...]
+    if isinstance(params, np.ndarray):
+        kind, keys, arrays = "array", (0,), [params]
+        default_names = ("x",)
+    elif isinstance(params, Mapping):
+        kind = "mapping"
+        keys = tuple(params.keys())
+        arrays = [params[k] for k in params]
+        default_names = tuple(str(k) for k in keys)
+    elif isinstance(params, list | tuple):
+        kind = "list" if isinstance(params, list) else "tuple"
+        keys = tuple(range(len(params)))
+        arrays = list(params)
+        default_names = tuple(f"params[{i}]" for i in keys)
+    else:
+        raise TypeError(
+            f"params must be a mapping of name -> float array, a list or tuple of float "
+            f"arrays, or one float array; got {_describe(params)}"
+        )
+    if not arrays:
+        raise ValueError("params is empty: pass at least one float array to check")
+    if names is not None:
+        if len(names) != len(arrays) or len(set(names)) != len(names):
+            raise ValueError(
+                f"names must give one distinct name per parameter: {len(arrays)} parameters, "
+                f"names={list(names)!r}"
+            )
+        final_names = tuple(str(n) for n in names)
+    else:
+        final_names = default_names
+    if len(set(final_names)) != len(final_names):
+        raise ValueError(f"parameter names must be distinct after str(): {list(final_names)!r}")
+    for name, array in zip(final_names, arrays, strict=True):
+        check_float_array(name, array, what="parameter")
+    return ParamLayout(kind, final_names, keys), arrays
+
+
+def check_float_array(name: str, array: object, *, what: str) -> None:
+    """Raise TypeError unless ``array`` is a real floating-point ndarray."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(
+            f"{what} {name!r} is {_describe(array)}, not a NumPy array: convert it with "
+            f"np.asarray({name}, dtype=np.float64) before checking"
+        )
+    if not np.issubdtype(array.dtype, np.floating):
+        hint = (
+            "integer arrays (labels, indices) have no gradient: pass them to the loss "
+            "through a closure or args=, not in params"
+            if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
+            else "only real floating-point parameters can be checked"
+        )
+        raise TypeError(f"{what} {name!r} has dtype {array.dtype}: {hint}")
+
+
+def split_grads(
+    grads: object, layout: ParamLayout
+) -> tuple[list[NDArray[Any] | None], list[str], dict[str, str]]:
+    """Match the user's gradients to parameters.
+
+    Returns the gradients in ``layout.names`` order (``None`` where one is missing), the
+    names of gradients the user gave that match no parameter, and, by parameter name,
+    messages for entries that are not arrays at all.
+    """
+    problems: dict[str, str] = {}
+    extra: list[str] = []
+    found: list[object] = []
+    if layout.kind == "array":
+        if isinstance(grads, Mapping | list | tuple) and len(grads) == 1:
+            grads = next(iter(grads.values())) if isinstance(grads, Mapping) else grads[0]
+        found = [grads]
+    elif isinstance(grads, Mapping):
+        lookup = {str(k): v for k, v in grads.items()}
+        by_key = {str(k): name for k, name in zip(layout.keys, layout.names, strict=True)}
+        for key, name in zip(layout.keys, layout.names, strict=True):
+            found.append(grads.get(key, lookup.get(name, lookup.get(str(key)))))
+        extra = sorted(k for k in lookup if k not in by_key and k not in layout.names)
+    elif isinstance(grads, list | tuple):
+        if layout.kind == "mapping":
+            raise TypeError(
+                "params is a mapping but the gradients are a "
+                f"{type(grads).__name__}: return a mapping with the same keys "
+                f"({', '.join(layout.names)})"
+            )
+        found = list(grads[: len(layout.names)])
+        found += [None] * (len(layout.names) - len(found))
+        extra = [f"[{i}]" for i in range(len(layout.names), len(grads))]
+    else:
+        raise TypeError(
+            f"gradients must be a mapping like params (or a callable returning one); got "
+            f"{_describe(grads)}"
+        )
+    arrays: list[NDArray[Any] | None] = []
+    for name, value in zip(layout.names, found, strict=True):
+        if value is None:
+            arrays.append(None)
+            continue
+        if not isinstance(value, np.ndarray) and np.isscalar(value):
+            value = np.asarray(value)
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
+            problems[name] = f"{grad_label(name)} is {_describe(value)}, not a float array"
+            arrays.append(None)
+            continue
+        arrays.append(value)
+    return arrays, extra, problems
+
+
+def bitwise_equal(a: NDArray[Any], b: NDArray[Any]) -> bool:
+    """Whether two arrays hold the same bits (``-0.0 != 0.0``, ``nan == nan`` of one kind)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    a_c = np.ascontiguousarray(a)
+    b_c = np.ascontiguousarray(b)
+    return bool(np.array_equal(a_c.view(np.uint8), b_c.view(np.uint8)))
