@@ -93,13 +93,22 @@ def annotated_backward(
     return backward(params, X, y)
 
 
-def per_call_us(fn: Callable[[], Any], repeat: int, budget_s: float) -> tuple[float, float]:
-    """(min, median) µs per call over ``repeat`` runs of about ``budget_s / repeat`` each."""
-    timer = timeit.Timer(fn)
-    once = min(timer.repeat(repeat=3, number=1))
-    number = max(1, int(budget_s / repeat / max(once, 1e-7)))
-    times = [t / number * 1e6 for t in timer.repeat(repeat=repeat, number=number)]
-    return min(times), statistics.median(times)
+def calls_per_run(fn: Callable[[], Any], seconds: float) -> int:
+    """How many calls of ``fn`` take about ``seconds``."""
+    once = min(timeit.Timer(fn).repeat(repeat=3, number=1))
+    return max(1, int(seconds / max(once, 1e-7)))
+
+
+def timed(name: str, fn: Callable[[], Any], number: int) -> float:
+    """µs per call over ``number`` calls (under GRADCHECK=never for that variant)."""
+    if name == "GRADCHECK=never":
+        os.environ["GRADCHECK"] = "never"
+        _decorator._refresh_env_override()
+    try:
+        return timeit.Timer(fn).timeit(number=number) / number * 1e6
+    finally:
+        os.environ.pop("GRADCHECK", None)
+        _decorator._refresh_env_override()
 
 
 def bench(label: str, n: int, d: int, h: int, k: int, repeat: int, budget_s: float) -> None:
@@ -133,22 +142,14 @@ def bench(label: str, n: int, d: int, h: int, k: int, repeat: int, budget_s: flo
         ("ready-made grads, plain", lambda: ready_made(params, X, y)),
         ("ready-made grads, decorated", lambda: wrapper_only(params, X, y)),
     ]
-    results: dict[str, tuple[float, float]] = {}
-    # Interleave the variants over rounds so that drifts (frequency, cache) hit all alike.
-    rounds = 3
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in variants}
-    for _ in range(rounds):
+    # Round-robin: every repeat times each variant once, back to back, so that the machine's
+    # drifts (other processes, frequency, caches) hit all variants alike.
+    numbers = {name: calls_per_run(fn, budget_s / repeat / len(variants)) for name, fn in variants}
+    samples: dict[str, list[float]] = {name: [] for name, _ in variants}
+    for _ in range(repeat):
         for name, fn in variants:
-            if name == "GRADCHECK=never":
-                os.environ["GRADCHECK"] = "never"
-                _decorator._refresh_env_override()
-            try:
-                samples[name].append(per_call_us(fn, repeat, budget_s / rounds))
-            finally:
-                os.environ.pop("GRADCHECK", None)
-                _decorator._refresh_env_override()
-    for name, got in samples.items():
-        results[name] = (min(m for m, _ in got), statistics.median(md for _, md in got))
+            samples[name].append(timed(name, fn, numbers[name]))
+    results = {name: (min(got), statistics.median(got)) for name, got in samples.items()}
 
     plain_min, plain_med = results["plain"]
     print(f"\n{label}: N={n}, D={d}, h={h}, K={k}  (µs per call; overhead vs plain)")
@@ -178,7 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
     options = parser.parse_args()
-    repeat, budget = (5, 1.0) if options.quick else (15, 6.0)
+    repeat, budget = (7, 4.0) if options.quick else (41, 40.0)
     bench("tiny net", n=4, d=2, h=3, k=2, repeat=repeat, budget_s=budget)
     bench("forum-scale net", n=800, d=2, h=1000, k=2, repeat=repeat, budget_s=budget * 2)
 
