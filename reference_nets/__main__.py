@@ -106,6 +106,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def forum_steps(args: argparse.Namespace) -> int:
+    """How many steps the forum net takes: --steps, else 3000 with --full, else 1000."""
+    if args.steps is not None:
+        return int(args.steps)
+    return FORUM_NET.steps if args.full else DEFAULT_FORUM_STEPS
+
+
 def train_and_check(
     experiment: SpiralExperiment, layout: Layout, *, steps: int, seed: int, log_every: int
 ) -> DemoRun:
@@ -171,8 +178,7 @@ def save_plots(runs: Sequence[DemoRun], out: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    forum_steps = args.steps or (FORUM_NET.steps if args.full else DEFAULT_FORUM_STEPS)
-    plan = [(FORUM_NET, forum_steps)]
+    plan = [(FORUM_NET, forum_steps(args))]
     if args.course_steps > 0:
         plan.append((COURSE_NET, args.course_steps))
     started = time.perf_counter()
