@@ -613,7 +613,10 @@ def test_the_code_review_loss_over_the_wrong_axis_is_caught() -> None:
     backward = checked_backward(wrong_loss, params_arg=2)(cr_backward_body)
     with pytest.raises(gradcheck.GradientMismatch) as excinfo:
         backward(cr_forward(parameters, X), Y, parameters)
-    assert not excinfo.value.report.passed
+    report = excinfo.value.report
+    # the loss divides by K = 2 outputs, the backward by N = 5 examples: 2/5 everywhere
+    assert [r.diagnosis.kind for r in report.results] == ["scaled"] * 6
+    assert [r.diagnosis.factor for r in report.results] == pytest.approx([2 / 5] * 6, rel=1e-3)
 
 
 def test_a_code_review_shape_error_uses_the_unpacked_names() -> None:
