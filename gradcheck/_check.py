@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._diagnose import Probe, all_pass, diagnose_values
+from gradcheck._diagnose import Probe, all_pass, conclusive, diagnose_values
 from gradcheck._evaluate import Evaluator, wants_params
 from gradcheck._noise import NOISE_POINTS, noise_from_line, rounding_floor
 from gradcheck._params import (
@@ -49,6 +49,8 @@ MIN_STEP_FRACTION = 1 / 1024
 #: discrepancy show.
 STEP_SHRINK = 8.0
 MAX_RETRIES = 2
+#: Entries probed in place of each random direction that could not decide.
+EXTRA_ENTRIES = 2
 
 
 class _NonFiniteLossError(Exception):
@@ -101,7 +103,9 @@ class _Checker:
         rng: np.random.Generator,
         options: _Options,
         global_scale: float,
+        eps: float,
     ) -> None:
+        self.eps = eps
         self.evaluator = evaluator
         self.f0 = f0
         self.sigma = sigma
@@ -113,6 +117,45 @@ class _Checker:
     # ------------------------------------------------------------------ one probe
 
     def probe(
+        self,
+        index: int,
+        candidates: Mapping[str, NDArray[np.float64]],
+        grad_eps: float,
+        entry: tuple[int, ...] | None,
+        direction: NDArray[np.float64] | None,
+        scale: float,
+    ) -> list[Probe]:
+        """Probe one entry or direction; split a ±1 direction that fails at a kink.
+
+        Many units can sit exactly on a kink at ``x`` (zero biases and an input at the
+        origin put every hidden unit at ReLU(0)). A ±1 direction crosses half of those
+        kinks one way and half the other, and then the line's one-sided derivatives no
+        longer bound the valid values. Its +1 half and its −1 half each cross all of them
+        the same way, so each is judged on its own.
+        """
+        if entry is not None:
+            size = {n: abs(float(g[entry])) * scale for n, g in candidates.items()}
+        else:
+            assert direction is not None
+            size = {n: float(np.sum(np.abs(g * direction))) for n, g in candidates.items()}
+        slack = {n: GRADIENT_ULPS * grad_eps * m for n, m in size.items()}
+        found = self._line(index, candidates, slack, entry, direction, scale, max(size.values()))
+        verdicts = found.verdicts.values()
+        if (
+            direction is None
+            or any(v.passed for v in verdicts)
+            or not any(v.kink for v in verdicts)
+            or not (np.any(direction > 0) and np.any(direction < 0))
+        ):
+            return [found]
+        halves = (np.where(direction > 0, direction, 0.0), np.where(direction < 0, direction, 0.0))
+        return [
+            probe
+            for half in halves
+            for probe in self.probe(index, candidates, grad_eps, None, half, scale)
+        ]
+
+    def _line(
         self,
         index: int,
         candidates: Mapping[str, NDArray[np.float64]],
@@ -137,6 +180,7 @@ class _Checker:
         step = min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
         best: dict[str, Verdict] = {}
         moved = False
+        inconclusive = False
         for attempt in range(MAX_RETRIES + 1):
             values = np.empty(len(OFFSETS))
             predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
@@ -165,19 +209,30 @@ class _Checker:
                 values[k] = value
             moved = moved or bool(np.any(values != self.f0))
             for name in candidates:
-                verdict = judge(values, predictions[name], step, self.sigma, slack_per_unit[name])
+                verdict = judge(
+                    values, predictions[name], step, self.sigma, slack_per_unit[name], self.eps
+                )
                 if name not in best or verdict.ratio < best[name].ratio:
                     best[name] = verdict
             current = best[primary]
             if current.passed or any(best[n].passed for n in best if n != primary):
                 break
             smaller = step / STEP_SHRINK
-            could_help = current.kink or not current.noise_limited
+            rough = current.kink or not current.noise_limited
             resolvable = noise_tolerance(self.sigma, smaller) < current.error / 2
-            if attempt == MAX_RETRIES or not (could_help and resolvable):
+            if rough and not resolvable:
+                inconclusive = True
+            if attempt == MAX_RETRIES or not (rough and resolvable):
                 break
             step = smaller
-        return Probe(index=entry, scale=scale, verdicts=best, loss_moved=moved)
+        passed = any(v.passed for v in best.values())
+        return Probe(
+            index=entry,
+            scale=scale,
+            verdicts=best,
+            loss_moved=moved,
+            inconclusive=inconclusive and not passed,
+        )
 
     # ------------------------------------------------------------ one parameter
 
@@ -203,6 +258,19 @@ class _Checker:
             idx = tuple(int(i) for i in np.unravel_index(flat, array.shape))
             plans.append((idx, None, float(entry_scales[idx])))
         return plans
+
+    def random_entries(
+        self, array: NDArray[Any], count: int, exclude: set[tuple[int, ...]]
+    ) -> list[tuple[int, ...]]:
+        """Up to ``count`` distinct random entries of ``array`` not in ``exclude``."""
+        free = array.size - len(exclude)
+        chosen: list[tuple[int, ...]] = []
+        while len(chosen) < min(count, free):
+            flat = int(self.rng.integers(array.size))
+            entry = tuple(int(i) for i in np.unravel_index(flat, array.shape))
+            if entry not in exclude and entry not in chosen:
+                chosen.append(entry)
+        return chosen
 
     def check_parameter(
         self, index: int, name: str, grad: NDArray[Any] | None, grad_problem: str | None
@@ -259,27 +327,24 @@ class _Checker:
         if candidates and array.size:
             eps = float(np.finfo(grad.dtype).eps) if grad.dtype.kind == "f" else 2.0**-52
             primary_grad = next(iter(candidates.values()))
-            for entry, direction, entry_scale in self.plan(array, primary_grad, scale):
-                if entry is not None:
-                    size = {n: abs(float(g[entry])) * entry_scale for n, g in candidates.items()}
-                else:
-                    assert direction is not None
-                    size = {n: float(np.sum(np.abs(g * direction))) for n, g in candidates.items()}
-                slack = {n: GRADIENT_ULPS * eps * m for n, m in size.items()}
-                magnitude = max(size.values())
-                try:
-                    probes.append(
-                        self.probe(
-                            index, candidates, slack, entry, direction, entry_scale, magnitude
-                        )
-                    )
-                except _NonFiniteLossError as exc:
-                    return fail(
-                        "nonfinite",
-                        f"{exc}: the loss overflows or hits a log/division of 0 near "
-                        f"{name}; make it numerically stable (e.g. log-sum-exp for softmax)",
-                        grad_shape,
-                    )
+            plans = self.plan(array, primary_grad, scale)
+            probed = {entry for entry, _, _ in plans if entry is not None}
+            try:
+                for entry, direction, entry_scale in plans:
+                    probes.extend(self.probe(index, candidates, eps, entry, direction, entry_scale))
+                # A direction that could not decide (kinks closer than noise lets the step
+                # go) is replaced by entries: one entry moves one unit's kinks only.
+                missing = EXTRA_ENTRIES * sum(p.inconclusive for p in probes)
+                for entry in self.random_entries(array, missing, probed):
+                    entry_scale = max(abs(float(array[entry])), scale)
+                    probes.extend(self.probe(index, candidates, eps, entry, None, entry_scale))
+            except _NonFiniteLossError as exc:
+                return fail(
+                    "nonfinite",
+                    f"{exc}: the loss overflows or hits a log/division of 0 near "
+                    f"{name}; make it numerically stable (e.g. log-sum-exp for softmax)",
+                    grad_shape,
+                )
 
         if index in self.evaluator.mutated:
             return fail(
@@ -316,7 +381,7 @@ class _Checker:
                 passed=slip is None,
                 diagnosis=diagnosis,
             )
-        worst = max(probes, key=lambda p: p.verdicts[primary].ratio)
+        worst = max(conclusive(probes) or probes, key=lambda p: p.verdicts[primary].ratio)
         v = worst.verdicts[primary]
         passed = slip is None and all_pass(probes, primary)
         if passed:
@@ -354,6 +419,7 @@ class _Checker:
             method="entries" if all(p.index is not None for p in probes) else "directions",
             probes=len(probes),
             kinks=sum(p.verdicts[primary].kink for p in probes),
+            inconclusive=sum(p.inconclusive for p in probes),
             worst_index=worst.index,
             analytic=v.analytic / per_entry,
             numeric=v.numeric / per_entry,
@@ -549,7 +615,9 @@ def _check(
     # Central differences balance truncation (∝ h²) and noise (∝ σ/h) at h ∝ σ^(1/3).
     rel_step = rel_noise ** (1 / 3)
 
-    checker = _Checker(evaluator, f0, sigma, rel_step, rng, options, global_scale)
+    # The precision the loss is computed in: its own dtype's, or coarser parameters'.
+    work_eps = max(loss_eps, param_eps)
+    checker = _Checker(evaluator, f0, sigma, rel_step, rng, options, global_scale, work_eps)
     results: list[ParameterResult] = []
     for index, (name, grad) in enumerate(zip(names, grad_copies, strict=True)):
         evaluator.context = f"while checking {name} (the loss at a perturbed {name})"

@@ -32,10 +32,19 @@ class Probe:
     scale: float  # the entry's step scale (to report per-entry derivatives)
     verdicts: dict[str, Verdict]  # candidate name ("given", "transposed", ...) -> verdict
     loss_moved: bool  # whether any of the five loss values differed
+    #: The line is rough (kinks, or estimates spread wider than noise) and the discrepancy
+    #: is below what a smaller step's noise could resolve: no verdict either way.
+    inconclusive: bool = False
+
+
+def conclusive(probes: Sequence[Probe]) -> list[Probe]:
+    """The probes that gave a verdict (see :attr:`Probe.inconclusive`)."""
+    return [p for p in probes if not p.inconclusive]
 
 
 def all_pass(probes: Sequence[Probe], candidate: str) -> bool:
-    return bool(probes) and all(p.verdicts[candidate].passed for p in probes)
+    decided = conclusive(probes)
+    return bool(decided) and all(p.verdicts[candidate].passed for p in decided)
 
 
 def fit_factor(probes: Sequence[Probe]) -> float | None:
@@ -45,7 +54,7 @@ def fit_factor(probes: Sequence[Probe]) -> float | None:
     range and tolerance; then every probe must fit: ``a`` inside ``c`` times its range,
     widened by its tolerance (times ``|c|`` when that is larger than 1).
     """
-    verdicts = [p.verdicts["given"] for p in probes]
+    verdicts = [p.verdicts["given"] for p in conclusive(probes)]
     significant = [v for v in verdicts if abs(v.numeric) > 2 * (v.tolerance + v.high - v.low)]
     if not significant:
         return None
@@ -119,7 +128,7 @@ def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> D
             f"{label} is {factor:.4g}× the finite-difference value at every probe: "
             + _describe_factor(factor),
         )
-    worst = max(probes, key=lambda p: p.verdicts["given"].ratio)
+    worst = max(conclusive(probes) or probes, key=lambda p: p.verdicts["given"].ratio)
     v = worst.verdicts["given"]
     where = f"at {worst.index}" if worst.index is not None else "along a random direction"
     return Diagnosis(

@@ -66,6 +66,9 @@ class ParameterResult:
             a few entries) or ``"none"`` (nothing could be compared, e.g. a wrong shape).
         probes: how many entries or directions were compared.
         kinks: how many of those straddled a kink (checked against one-sided derivatives).
+        inconclusive: how many random directions crossed kinks closer together than the
+            loss's noise lets a step resolve; they count neither way, and two random
+            entries were probed in place of each.
         worst_index: the entry index of the worst comparison, or ``None`` when the worst one
             was a random direction (then ``analytic`` and ``numeric`` are directional
             derivatives).
@@ -83,6 +86,7 @@ class ParameterResult:
     method: Literal["entries", "directions", "none"] = "none"
     probes: int = 0
     kinks: int = 0
+    inconclusive: int = 0
     worst_index: tuple[int, ...] | None = None
     analytic: float = float("nan")
     numeric: float = float("nan")

@@ -28,7 +28,12 @@ ones, coefficients ``[1, −4, 3] / 2h``), plus the rounding of the user's own g
   alarm rate below 1e-4 per probe even then;
 * the user's gradient is itself rounded: a backward in dtype ``ε`` that sums ``n`` terms
   carries an error of order ``√n·ε`` per entry; ``256·ε·Σ|gᵢ dᵢ|`` covers sums of tens of
-  thousands of terms (about 3e-5 relative in float32, 6e-14 in float64).
+  thousands of terms (about 3e-5 relative in float32, 6e-14 in float64);
+* no finite difference is trusted beyond ``ε^(2/3)`` of the derivative's size across the
+  stencil (``max(|estimates|, |φ''|·2h)``), the best relative accuracy a central
+  difference reaches in precision ``ε``. This matters at an exact minimum: where residuals
+  cancel to exactly 0 at ``x`` but leave an ``ε``-sized offset at every other point, the
+  computed loss has a slope of order ``ε·|J·d|`` that no rounding estimate at ``x`` sees.
 
 Analytic values are computed from the displacements that were actually stored: in
 float32, ``x + h·d`` rounds, and comparing against the rounded step removes that error
@@ -103,6 +108,7 @@ def judge(
     step: float,
     sigma: float,
     gradient_slack: float,
+    eps: float,
 ) -> Verdict:
     """Compare analytic and numeric derivatives along one line.
 
@@ -113,8 +119,11 @@ def judge(
         step: ``h``.
         sigma: the loss's noise (standard deviation, absolute).
         gradient_slack: allowed rounding error of the analytic directional derivative.
+        eps: the machine epsilon the loss is computed in.
     """
     estimates = (_ESTIMATES @ values) / step
+    curvature = abs(float(values[1] - 2 * values[2] + values[3])) / step**2
+    size = max(float(np.abs(estimates).max()), curvature * 2 * step)
     analytic = float(_RICHARDSON @ predictions) / step
     low, high = float(estimates.min()), float(estimates.max())
     noise = noise_tolerance(sigma, step)
@@ -125,7 +134,7 @@ def judge(
         low=low,
         high=high,
         error=max(low - analytic, analytic - high, 0.0),
-        tolerance=noise + gradient_slack,
+        tolerance=noise + gradient_slack + eps ** (2 / 3) * size,
         kink=abs(backward - forward) > 2 * noise,
         step=step,
         noise_limited=noise >= high - low,
