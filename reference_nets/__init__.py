@@ -11,8 +11,22 @@ Every layout module has ``init_params``, ``forward``, ``loss``, ``backward`` and
 ``gradients`` (and ``predict`` for the classifiers); parameters are dicts of 2-D arrays.
 :func:`reference_nets.data.spiral` makes the spiral data set. ``python -m reference_nets``
 trains the forum's net in both layouts and checks its gradients.
+
+The subpackages are imported on first use, so that importing this package does not yet
+import NumPy (``python -m reference_nets`` sets its BLAS threads before NumPy loads).
 """
 
-from reference_nets import data, linear_softmax, three_layer_sigmoid, two_layer_relu
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reference_nets import data, linear_softmax, three_layer_sigmoid, two_layer_relu
 
 __all__ = ["data", "linear_softmax", "three_layer_sigmoid", "two_layer_relu"]
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,11 +3,13 @@ plots, and its exit status says whether every gradient check passed."""
 
 import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from reference_nets.__main__ import forum_steps, main, parse_args
+from reference_nets._demo import forum_steps, main, parse_args
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FEW_STEPS = ["--steps", "3", "--course-steps", "4", "--log-every", "2"]
@@ -66,3 +68,18 @@ def test_forum_steps_default_full_and_explicit() -> None:
     assert forum_steps(parse_args(["--full", "--steps", "50"])) == 50
     with pytest.raises(SystemExit):
         parse_args(["--steps", "0"])
+
+
+def test_python_dash_m_runs_the_demo_and_numpy_loads_after_the_thread_setting() -> None:
+    # __main__ sets OPENBLAS_NUM_THREADS before NumPy loads; that only works if importing
+    # the package does not import NumPy already.
+    quiet_import = "import sys, reference_nets; sys.exit('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", quiet_import], check=False).returncode == 0
+    help_run = subprocess.run(
+        [sys.executable, "-m", "reference_nets", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert help_run.returncode == 0
+    assert "--full" in help_run.stdout
