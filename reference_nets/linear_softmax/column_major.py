@@ -16,6 +16,8 @@ array              shape   what it holds
 ``b``              (K, 1)  bias (a column)
 ``scores``         (K, N)  S = W·X + b
 ``log_probs``      (K, N)  log P, where column i of P is softmax(S[:, i])
+``probs``          (K, N)  P
+``onehot``         (K, N)  Y, Y[k, i] = 1 if k = y_i else 0
 ``dloss_d<name>``  same    ∂L/∂<name>, the shape of <name>
 =================  ======  =================================================
 

@@ -16,6 +16,8 @@ array              shape   what it holds
 ``b``              (1, K)  bias (a row, as in the notebook)
 ``scores``         (N, K)  S = X·W + b
 ``log_probs``      (N, K)  log P, where row i of P is softmax(S[i, :])
+``probs``          (N, K)  P
+``onehot``         (N, K)  Y, Y[i, k] = 1 if k = y_i else 0
 ``dloss_d<name>``  same    ∂L/∂<name>, the shape of <name>
 =================  ======  =================================================
 

@@ -21,8 +21,14 @@ array              shape     what it holds
 ``hidden1``        (H1, N)   H1 = σ(W1·X + b1)
 ``hidden2``        (H2, N)   H2 = σ(W2·H1 + b2)
 ``predictions``    (O, N)    P = W3·H2 + b3 (the output layer is linear)
+``residuals``      (O, N)    R = P − T
+``squared_norms``  (N,)      ‖R[:, i]‖², one per example
 ``dloss_d<name>``  same      ∂L/∂<name>, the shape of <name>
 =================  ========  ===============================================
+
+``dloss_dhidden1_pre`` and ``dloss_dhidden2_pre`` are ∂L/∂Z1 and ∂L/∂Z2 for the
+pre-activations Z1 = W1·X + b1 and Z2 = W2·H1 + b2, shaped like ``hidden1`` and ``hidden2``
+(the forward pass does not keep Z1 and Z2 themselves).
 
 Loss: L = (1/N) Σ_i ½‖P[:, i] − T[:, i]‖². The per-example norm runs down each column,
 over axis 0; taking it along axis 1 instead (over the batch) is the Code Review's first

@@ -22,8 +22,14 @@ array              shape     what it holds
 ``hidden1``        (N, H1)   H1 = σ(X·W1 + b1)
 ``hidden2``        (N, H2)   H2 = σ(H1·W2 + b2)
 ``predictions``    (N, O)    P = H2·W3 + b3 (the output layer is linear)
+``residuals``      (N, O)    R = P − T
+``squared_norms``  (N,)      ‖R[i, :]‖², one per example
 ``dloss_d<name>``  same      ∂L/∂<name>, the shape of <name>
 =================  ========  ===============================================
+
+``dloss_dhidden1_pre`` and ``dloss_dhidden2_pre`` are ∂L/∂Z1 and ∂L/∂Z2 for the
+pre-activations Z1 = X·W1 + b1 and Z2 = H1·W2 + b2, shaped like ``hidden1`` and ``hidden2``
+(the forward pass does not keep Z1 and Z2 themselves).
 
 Loss: L = (1/N) Σ_i ½‖P[i, :] − T[i, :]‖².
 

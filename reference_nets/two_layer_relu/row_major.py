@@ -20,6 +20,8 @@ array              shape   what it holds
 ``hidden``         (N, H)  H = relu(Z1)
 ``scores``         (N, K)  S = H·W2 + b2
 ``log_probs``      (N, K)  log P, where row i of P is softmax(S[i, :])
+``probs``          (N, K)  P
+``onehot``         (N, K)  Y, Y[i, k] = 1 if k = y_i else 0
 ``dloss_d<name>``  same    ∂L/∂<name>, the shape of <name>
 =================  ======  =================================================
 
