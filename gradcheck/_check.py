@@ -43,12 +43,15 @@ RESOLUTION = 1e-6
 #: The smallest step tried, as a fraction of the cube-root step (a floor for probes whose
 #: gradient is tiny or zero, where the resolution rule would ask for no step at all).
 MIN_STEP_FRACTION = 1 / 1024
-#: A failing probe is tried again with the step divided by this, at most MAX_RETRIES times,
-#: when the failure may come from truncation or kinks near the point (both shrink with the
-#: step; a wrong gradient does not) and the smaller step's noise would still let the
-#: discrepancy show.
+#: A failing probe is tried again, at most MAX_RETRIES times: with the step divided by this
+#: while the smaller step's noise would still let the discrepancy show (kinks crossed and
+#: truncation shrink with the step; a wrong gradient does not), else once with the step
+#: multiplied by it (less noise: a stable numeric value confirms the failure, a moving one
+#: makes the probe inconclusive).
 STEP_SHRINK = 8.0
 MAX_RETRIES = 2
+#: How many times the noise line may be lengthened when rounding hides every change on it.
+NOISE_LINE_ATTEMPTS = 3
 #: Entries probed in place of each random direction that could not decide.
 EXTRA_ENTRIES = 2
 
@@ -180,7 +183,8 @@ class _Checker:
         step = min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
         best: dict[str, Verdict] = {}
         moved = False
-        inconclusive = False
+        tried_larger = False
+        history: list[Verdict] = []
         for attempt in range(MAX_RETRIES + 1):
             values = np.empty(len(OFFSETS))
             predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
@@ -214,18 +218,32 @@ class _Checker:
                 )
                 if name not in best or verdict.ratio < best[name].ratio:
                     best[name] = verdict
+                if name == primary:
+                    history.append(verdict)
             current = best[primary]
             if current.passed or any(best[n].passed for n in best if n != primary):
                 break
-            smaller = step / STEP_SHRINK
-            rough = current.kink or not current.noise_limited
-            resolvable = noise_tolerance(self.sigma, smaller) < current.error / 2
-            if rough and not resolvable:
-                inconclusive = True
-            if attempt == MAX_RETRIES or not (rough and resolvable):
+            if attempt == MAX_RETRIES:
                 break
-            step = smaller
+            smaller = step / STEP_SHRINK
+            if noise_tolerance(self.sigma, smaller) < current.error / 2:
+                # Kinks crossed and truncation shrink with the step; a wrong gradient's
+                # discrepancy does not, and is still above the smaller step's noise.
+                step = smaller
+            elif not tried_larger:
+                # A smaller step would drown the discrepancy in noise; a larger one has less
+                # noise and shows whether the numeric value is stable.
+                step = max(v.step for v in history) * STEP_SHRINK
+                tried_larger = True
+            else:
+                break
         passed = any(v.passed for v in best.values())
+        # A wrong gradient is off by the same amount at every step; a line through kinks
+        # gives numeric derivatives that jump from step to step. If the attempts' ranges
+        # (widened by their tolerances) share no value, the line cannot decide.
+        floor = max(v.low - v.tolerance for v in history)
+        ceiling = min(v.high + v.tolerance for v in history)
+        inconclusive = floor > ceiling
         return Probe(
             index=entry,
             scale=scale,
@@ -442,6 +460,56 @@ def _sum_batch_axis(
     return None
 
 
+def _estimate_noise(
+    evaluator: Evaluator,
+    f0: float,
+    rng: np.random.Generator,
+    global_scale: float,
+    param_eps: float,
+    loss_eps: float,
+    notes: list[str],
+) -> float:
+    """The loss's rounding noise σ, from difference tables on a short line (ECnoise).
+
+    The line runs through all parameters at once, ``δ = ε^(3/4)`` of each entry's scale:
+    tens of ulps in float32, far below any curvature scale, so differences of order ≥ 2
+    see only rounding. Its centre is a second evaluation at ``x``: the loss must be
+    deterministic. If rounding hides every change on the line (a loss computed in float32
+    but returned as a Python float moves by less than one float32 ulp), the line is too
+    short to see the noise, and is tried again 100× longer (Moré & Wild's remedy), twice.
+    """
+    directions = {
+        i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
+        * np.maximum(np.abs(s.astype(np.float64)), _param_scale(s, global_scale))
+        for i, s in enumerate(evaluator.snapshots)
+    }
+    floor = rounding_floor([f0], loss_eps)
+    line_step = param_eps**0.75
+    for attempt in range(NOISE_LINE_ATTEMPTS):
+        line: list[float] = []
+        for j in range(NOISE_POINTS):
+            offset = (j - NOISE_POINTS // 2) * line_step
+            replaced = {
+                i: (s.astype(np.float64) + offset * directions[i]).astype(s.dtype)
+                for i, s in enumerate(evaluator.snapshots)
+            }
+            line.append(evaluator(replaced)[0])
+        centre = line[NOISE_POINTS // 2]
+        if attempt == 0 and centre != f0 and not (math.isnan(centre) and math.isnan(f0)):
+            raise ValueError(
+                f"the loss is not deterministic: two calls at the same parameters returned "
+                f"{f0!r} and {centre!r}. Fix its randomness (dropout masks, sampling, "
+                "shuffling) with a seed inside the loss, or check a deterministic version"
+            )
+        if not all(math.isfinite(v) for v in line):
+            notes.append("the loss was not finite on the noise-estimation line; noise set to 1 ulp")
+            return max(floor, loss_eps * abs(f0))
+        if len(set(line)) > NOISE_POINTS // 2:
+            return max(noise_from_line(line).sigma, floor)
+        line_step *= 100
+    return floor
+
+
 def _resolve_grads(
     grads: object,
     tuple_grads: object | None,
@@ -579,37 +647,9 @@ def _check(
         np.concatenate([s.ravel().astype(np.float64) for s in evaluator.snapshots]), 1.0
     )
     param_eps = max(float(np.finfo(s.dtype).eps) for s in evaluator.snapshots)
-    # δ = ε^(3/4) of the entry scale: tens of ulps in float32, far below any curvature
-    # scale, so differences of order ≥ 2 see only rounding.
-    line_step = param_eps**0.75
-    directions = {
-        i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
-        * np.maximum(np.abs(s.astype(np.float64)), _param_scale(s, global_scale))
-        for i, s in enumerate(evaluator.snapshots)
-    }
-    line: list[float] = []
-    evaluator.context = "while estimating its rounding noise (all parameters nudged)"
-    for j in range(NOISE_POINTS):
-        offset = (j - NOISE_POINTS // 2) * line_step
-        replaced = {
-            i: (s.astype(np.float64) + offset * directions[i]).astype(s.dtype)
-            for i, s in enumerate(evaluator.snapshots)
-        }
-        line.append(evaluator(replaced)[0])
-    centre = line[NOISE_POINTS // 2]
-    if centre != f0 and not (math.isnan(centre) and math.isnan(f0)):
-        raise ValueError(
-            f"the loss is not deterministic: two calls at the same parameters returned {f0!r} "
-            f"and {centre!r}. Fix its randomness (dropout masks, sampling, shuffling) with a "
-            "seed inside the loss, or check a deterministic version"
-        )
     loss_eps = float(np.finfo(loss_dtype).eps)
-    floor = rounding_floor([f0], loss_eps)
-    if all(math.isfinite(v) for v in line):
-        sigma = max(noise_from_line(line).sigma, floor)
-    else:
-        sigma = max(floor, loss_eps * abs(f0))
-        notes.append("the loss was not finite on the noise-estimation line; noise set to 1 ulp")
+    evaluator.context = "while estimating its rounding noise (all parameters nudged)"
+    sigma = _estimate_noise(evaluator, f0, rng, global_scale, param_eps, loss_eps, notes)
     rel_noise = sigma / abs(f0) if f0 != 0 else loss_eps
     rel_noise = min(max(rel_noise, 2.0**-53), 1e-2)
     # Central differences balance truncation (∝ h²) and noise (∝ σ/h) at h ∝ σ^(1/3).
