@@ -3,9 +3,27 @@
 >>> import gradcheck
 >>> report = gradcheck.check_gradients(loss, grads, params)   # doctest: +SKIP
 >>> print(report)                                             # doctest: +SKIP
+
+Public names:
+
+* :func:`check_gradients`: compare gradients with finite differences; name what is wrong.
+* :func:`check_layer`: the same for a ``forward -> (out, cache)`` / ``backward(dout, cache)``
+  layer.
+* :func:`checked_backward`: a decorator that checks a backward function's gradient shapes
+  on every call and its values by finite differences when its policy says so.
+* :func:`shape_trace`: run a function once and show every array it makes, with shapes in
+  named dimensions, next to the line that made it.
+* :class:`GradientReport`, :class:`ParameterResult`, :class:`Diagnosis`: what a check
+  returns. :class:`GradientMismatch`, :class:`GradientShapeError`,
+  :class:`AnnotationMismatch`: what fails.
+
+``gradcheck.strategies`` (hypothesis) is imported on its own, so hypothesis stays optional.
 """
 
+from gradcheck._annotations import AnnotationMismatch
 from gradcheck._check import check_gradients
+from gradcheck._decorator import CheckedFunction, CheckState, checked_backward
+from gradcheck._layer import check_layer
 from gradcheck._report import (
     DIAGNOSIS_KINDS,
     Diagnosis,
@@ -14,14 +32,25 @@ from gradcheck._report import (
     GradientReport,
     ParameterResult,
 )
+from gradcheck._structure import GradientShapeError
+from gradcheck._trace import ShapeTrace, TraceLine, shape_trace
 
 __all__ = [
     "DIAGNOSIS_KINDS",
+    "AnnotationMismatch",
+    "CheckState",
+    "CheckedFunction",
     "Diagnosis",
     "DiagnosisKind",
     "GradientMismatch",
     "GradientReport",
+    "GradientShapeError",
     "ParameterResult",
+    "ShapeTrace",
+    "TraceLine",
     "check_gradients",
+    "check_layer",
+    "checked_backward",
+    "shape_trace",
 ]
 __version__ = "0.1.0"

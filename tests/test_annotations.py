@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 from jaxtyping import Float, Int
 
-from gradcheck import _decorator
-from gradcheck._annotations import AnnotationMismatch, _annotation_checker, _bind_dims
-from gradcheck._decorator import checked_backward
-from gradcheck._structure import GradientShapeError
+from gradcheck import AnnotationMismatch, GradientShapeError, _decorator, checked_backward
+from gradcheck._annotations import _annotation_checker, _bind_dims
 
 N, D, H, K = 7, 3, 5, 4
 SAME_SIZE = (

@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck import _decorator
-from gradcheck._decorator import checked_backward
-from gradcheck._structure import GradientShapeError
+from gradcheck import GradientShapeError, _decorator, checked_backward
 
 # Distinct sizes everywhere: a square matrix would hide a transpose.
 N, D, H, K = 7, 3, 5, 4

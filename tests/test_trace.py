@@ -11,9 +11,7 @@ import numpy as np
 import pytest
 from jaxtyping import Float, Int
 
-from gradcheck import _decorator
-from gradcheck._decorator import checked_backward
-from gradcheck._trace import ShapeTrace, shape_trace
+from gradcheck import ShapeTrace, _decorator, checked_backward, shape_trace
 
 # Distinct sizes: a square matrix would hide a transpose.
 N, D, H, K = 7, 3, 5, 4
