@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from gradcheck._diagnose import Probe, all_pass, conclusive, diagnose_values
 from gradcheck._evaluate import Evaluator, wants_params
+from gradcheck._events import notify_check
 from gradcheck._noise import NOISE_POINTS, noise_from_line, rounding_floor
 from gradcheck._params import (
     ParamLayout,
@@ -639,7 +640,9 @@ def _check(
             )
             for n, s, g in zip(names, evaluator.snapshots, grad_copies, strict=True)
         )
-        return GradientReport(broken, evaluator.calls, float("nan"), seed, tuple(notes))
+        report = GradientReport(broken, evaluator.calls, float("nan"), seed, tuple(notes))
+        notify_check(report)
+        return report
 
     # ---- noise: a short line through all parameters at once (ECnoise), whose centre is
     # a second evaluation at x: the loss must be deterministic.
@@ -663,4 +666,6 @@ def _check(
         evaluator.context = f"while checking {name} (the loss at a perturbed {name})"
         results.append(checker.check_parameter(index, name, grad, problems.get(name)))
     notes.extend(common_notes(results))
-    return GradientReport(tuple(results), evaluator.calls, sigma, seed, tuple(notes))
+    report = GradientReport(tuple(results), evaluator.calls, sigma, seed, tuple(notes))
+    notify_check(report)
+    return report
