@@ -13,6 +13,7 @@ one ``n`` (tolerance ``τ``). The patterns, tried in order:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,20 +48,58 @@ def all_pass(probes: Sequence[Probe], candidate: str) -> bool:
     return bool(decided) and all(p.verdicts[candidate].passed for p in decided)
 
 
-def fit_factor(probes: Sequence[Probe]) -> float | None:
+@dataclass(frozen=True)
+class FactorFit:
+    """A factor ``c`` with ``a ≈ c·n`` on every probe, and the interval the probes allow."""
+
+    value: float
+    low: float
+    high: float
+
+
+def fit_factor(probes: Sequence[Probe]) -> FactorFit | None:
     """The factor ``c`` with ``a ≈ c·n`` on every probe, or ``None`` if there is none.
 
-    ``c`` is the least-squares fit over the probes whose numeric value stands clear of its
-    range and tolerance; then every probe must fit: ``a`` inside ``c`` times its range,
-    widened by its tolerance (times ``|c|`` when that is larger than 1).
+    Each probe whose numeric value stands clear of zero bounds ``c`` to an interval
+    (``a`` divided by the probe's range widened by its tolerance); ``c`` must lie in all of
+    them. The estimate is the least-squares fit weighted by each probe's precision; when a
+    simple number (an integer, 1/N, a fraction with a small denominator) lies in every
+    interval and within 1% of the fit, that number is the factor: a missing 1/N with
+    N = 800 reads 800, not 798.8.
     """
     verdicts = [p.verdicts["given"] for p in conclusive(probes)]
     significant = [v for v in verdicts if abs(v.numeric) > 2 * (v.tolerance + v.high - v.low)]
     if not significant:
         return None
-    c = sum(v.analytic * v.numeric for v in significant) / sum(v.numeric**2 for v in significant)
+    low, high = -math.inf, math.inf
+    for v in significant:
+        ends = sorted((v.analytic / (v.low - v.tolerance), v.analytic / (v.high + v.tolerance)))
+        low, high = max(low, ends[0]), min(high, ends[1])
+    if low > high:
+        return None
+    weights = [1 / (v.tolerance + v.high - v.low) ** 2 for v in significant]
+    fit = sum(w * v.analytic * v.numeric for w, v in zip(weights, significant, strict=True)) / sum(
+        w * v.numeric**2 for w, v in zip(weights, significant, strict=True)
+    )
+    c = simplest_between(low, high, fit) or fit
     if all(v.within(v.analytic, c) for v in verdicts):
-        return c
+        return FactorFit(c, low, high)
+    return None
+
+
+def simplest_between(low: float, high: float, near: float) -> float | None:
+    """The simplest number in ``[low, high]`` within 1% of ``near``: p/q with the smallest
+    q ≤ 64, or 1/N."""
+    if near == 0:
+        return None
+    close = (max(low, near - 0.01 * abs(near)), min(high, near + 0.01 * abs(near)))
+    for q in range(1, 65):
+        p = round(near * q)
+        if p != 0 and close[0] <= p / q <= close[1]:
+            return p / q
+    n = round(1 / near)
+    if n != 0 and close[0] <= 1 / n <= close[1]:
+        return 1 / n
     return None
 
 
@@ -83,6 +122,26 @@ def _describe_factor(c: float) -> str:
             "the backward assumes a mean"
         )
     return "a normalisation or constant factor differs between the loss and the backward"
+
+
+def scaled(name: str, factor: float) -> Diagnosis:
+    """The ``scaled`` diagnosis of ``name`` with ``factor``, in words."""
+    return Diagnosis(
+        "scaled",
+        factor,
+        f"{grad_label(name)} is {factor:.4g}× the finite-difference value at every probe: "
+        + _describe_factor(factor),
+    )
+
+
+def common_factor(fits: Sequence[FactorFit]) -> float | None:
+    """One factor for several parameters, if one number fits all their intervals."""
+    low = max(f.low for f in fits)
+    high = min(f.high for f in fits)
+    if low > high:
+        return None
+    middle = sorted(f.value for f in fits)[len(fits) // 2]
+    return simplest_between(low, high, middle) or min(max(middle, low), high)
 
 
 def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> Diagnosis:
@@ -112,7 +171,8 @@ def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> D
             "operands of the product and transpose them (rows as examples: "
             "dW = X.T @ dY; columns as examples: dW = dY @ X.T)",
         )
-    factor = fit_factor(probes)
+    fitted = fit_factor(probes)
+    factor = None if fitted is None else fitted.value
     if factor is not None and abs(factor + 1) <= NEGATION_SLACK:
         return Diagnosis(
             "negated",
@@ -122,12 +182,7 @@ def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> D
             "gradient)",
         )
     if factor is not None and factor != 0:
-        return Diagnosis(
-            "scaled",
-            factor,
-            f"{label} is {factor:.4g}× the finite-difference value at every probe: "
-            + _describe_factor(factor),
-        )
+        return scaled(name, factor)
     worst = max(conclusive(probes) or probes, key=lambda p: p.verdicts["given"].ratio)
     v = worst.verdicts["given"]
     where = f"at {worst.index}" if worst.index is not None else "along a random direction"

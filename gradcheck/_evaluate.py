@@ -29,21 +29,22 @@ LossResult = tuple[float, np.dtype[Any], object | None]
 def wants_params(loss: Callable[..., Any], n_args: int, params: object) -> bool:
     """Whether ``loss`` takes the parameters as its first argument.
 
-    In-place (``False``) when ``loss`` is a bound method of an object whose ``.params`` is
-    the very mapping being checked (cs231n models), or when its signature has room for
-    no more positional arguments than ``args`` provides (a zero-argument closure).
+    It does when its signature has room for one more positional argument than ``args``
+    supplies. It does not (in-place mode) when it has no such room: a zero-argument
+    closure, or cs231n's ``model.loss(X, y=None)`` called with ``args=(X, y)``. A signature
+    with ``*args`` decides nothing; then a bound method of an object whose ``.params`` is
+    the very mapping being checked reads them in place, and anything else takes them.
     """
     owner = getattr(loss, "__self__", None)
-    if owner is not None and getattr(owner, "params", None) is params:
-        return False
+    reads_own_params = owner is not None and getattr(owner, "params", None) is params
     try:
         signature = inspect.signature(loss)
     except (TypeError, ValueError):
-        return True
+        return not reads_own_params
     positional = 0
     for parameter in signature.parameters.values():
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-            return True
+            return not reads_own_params
         if parameter.kind in (
             inspect.Parameter.POSITIONAL_ONLY,
             inspect.Parameter.POSITIONAL_OR_KEYWORD,

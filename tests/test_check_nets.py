@@ -1,0 +1,347 @@
+"""check_gradients on the seeds' own networks: correct code passes, each bug is named.
+
+The forum net (two-layer ReLU + softmax, 2 classes × 400 spiral points, hidden 1000) and
+the Code Review net (three-layer sigmoid + squared loss, 3 → 4 → 4 → 2, batch 5), each in
+both layouts. Bugs are applied to the correct gradients the way they arise in code: a
+flipped sign, a missing 1/N, a transposed product, a dropped keepdims, a batch axis never
+summed, a gradient never written, a ReLU mask forgotten.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from reference_nets import three_layer_sigmoid, two_layer_relu
+from reference_nets._code_review_losses import squared_loss_norm_axis0, squared_loss_norm_axis1
+from reference_nets.data import spiral
+
+Grads = dict[str, np.ndarray]
+LAYOUTS = ("row_major", "column_major")
+
+
+@dataclass
+class Net:
+    """One net in one layout, with its data, parameters and correct gradients."""
+
+    module: ModuleType
+    layout: str
+    X: np.ndarray
+    y: np.ndarray
+    params: dict[str, np.ndarray]
+
+    def loss(self, params: dict[str, np.ndarray]) -> float:
+        return float(self.module.loss(params, self.X, self.y))
+
+    def grads(self) -> Grads:
+        return dict(self.module.gradients(self.params, self.X, self.y))
+
+    @property
+    def batch_axis(self) -> int:
+        return 0 if self.layout == "row_major" else 1
+
+
+def forum_net(layout: str, seed: int = 0, hidden: int = 1000) -> Net:
+    rng = np.random.default_rng(seed)
+    X, y = spiral(400, 2, noise=0.5, rng=rng, layout=layout)
+    module = getattr(two_layer_relu, layout)
+    params = module.init_params(d_in=2, hidden=hidden, classes=2, rng=rng)
+    return Net(module, layout, X, y, params)
+
+
+def code_review_net(layout: str, seed: int = 0) -> Net:
+    rng = np.random.default_rng(seed)
+    module = getattr(three_layer_sigmoid, layout)
+    params = module.init_params(d_in=3, hidden1=4, hidden2=4, d_out=2, rng=rng)
+    X = rng.random((5, 3))
+    targets = rng.standard_normal((5, 2))
+    if layout == "column_major":
+        X, targets = X.T.copy(), targets.T.copy()
+    return Net(module, layout, X, targets, params)
+
+
+@pytest.fixture(scope="module", params=LAYOUTS)
+def forum(request: pytest.FixtureRequest) -> Net:
+    return forum_net(request.param)
+
+
+@pytest.fixture(scope="module", params=LAYOUTS)
+def code_review(request: pytest.FixtureRequest) -> Net:
+    return code_review_net(request.param)
+
+
+# --------------------------------------------------------------------- correct code
+
+
+def test_forum_net_passes_within_100_loss_calls(forum: Net) -> None:
+    """The issue's budget: 5,002 parameters checked correctly in at most 100 loss calls."""
+    report = gradcheck.check_gradients(forum.loss, forum.grads(), forum.params)
+    assert report.passed, str(report)
+    assert report.loss_calls <= 100
+    assert [r.name for r in report.results] == ["W1", "b1", "W2", "b2"]
+    assert all(r.diagnosis.kind == "ok" for r in report.results)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_nets_at_the_origin_kink_pass(layout: str) -> None:
+    """The spiral's first points are the origin and b1 = 0: every hidden unit is at ReLU(0),
+    so finite differences of b1 straddle a kink, and gradcheck must still pass. (In the
+    2-class forum net at init the two origin points' contributions cancel exactly; in the
+    3-class course net they do not, so the kink shows.)"""
+    rng = np.random.default_rng(0)
+    module = getattr(two_layer_relu, layout)
+    X, y = spiral(100, 3, noise=0.2, rng=rng, layout=layout)
+    params = module.init_params(d_in=2, hidden=100, classes=3, rng=rng)
+    assert not np.any(params["b1"])
+    assert np.sum(np.all(X == 0, axis=0 if layout == "column_major" else 1)) == 3
+    for seed in range(3):
+        report = gradcheck.check_gradients(
+            lambda p: module.loss(p, X, y), module.gradients(params, X, y), params, seed=seed
+        )
+        assert report.passed, str(report)
+        assert report["b1"].kinks > 0
+
+
+def test_cs231n_rule_flags_the_correct_forum_net_but_gradcheck_does_not() -> None:
+    """The rule of thumb "relative error < 1e-7" cries wolf on most b1 entries of the
+    correct net (kinks at the origin, tiny gradients); gradcheck, entry by entry, on all of
+    b1, does not."""
+    net = forum_net("row_major", hidden=200)
+    grads = net.grads()
+    flagged = 0
+    for j in range(net.params["b1"].shape[1]):
+        numeric = _central_difference(net.loss, net.params, "b1", (0, j), 1e-5)
+        analytic = grads["b1"][0, j]
+        flagged += abs(analytic - numeric) / max(abs(analytic), abs(numeric)) > 1e-7
+    assert flagged > 0.5 * net.params["b1"].size
+    report = gradcheck.check_gradients(net.loss, grads, net.params, full=True)
+    assert report.passed, str(report)
+    assert report["b1"].probes == net.params["b1"].size
+
+
+def _central_difference(
+    loss: Callable[[Any], float], params: dict[str, np.ndarray], name: str, idx: Any, h: float
+) -> float:
+    shifted = {k: v.copy() for k, v in params.items()}
+    shifted[name][idx] += h
+    plus = loss(shifted)
+    shifted[name][idx] -= 2 * h
+    minus = loss(shifted)
+    return (plus - minus) / (2 * h)
+
+
+def test_code_review_net_passes(code_review: Net) -> None:
+    report = gradcheck.check_gradients(code_review.loss, code_review.grads(), code_review.params)
+    assert report.passed, str(report)
+    assert all(r.method == "entries" for r in report.results)
+
+
+def test_float32_parameters_pass(forum: Net) -> None:
+    params32 = {k: v.astype(np.float32) for k, v in forum.params.items()}
+    X32 = forum.X.astype(np.float32)
+    grads32 = forum.module.gradients(params32, X32, forum.y)
+
+    def loss(p: dict[str, np.ndarray]) -> float:
+        return float(forum.module.loss(p, X32, forum.y))
+
+    report = gradcheck.check_gradients(loss, grads32, params32)
+    assert report.passed, str(report)
+
+
+def test_saturated_sigmoids_pass(code_review: Net) -> None:
+    """Large weights drive every sigmoid to 0 or 1: gradients of 1e-10 and less."""
+    params = {k: (v * 1e5 if k.startswith("W") else v + 4.0) for k, v in code_review.params.items()}
+    grads = code_review.module.gradients(params, code_review.X, code_review.y)
+    assert np.median(np.abs(grads["W1"])) < 1e-10
+    report = gradcheck.check_gradients(code_review.loss, grads, params)
+    assert report.passed, str(report)
+
+
+def test_exact_minimum_passes(code_review: Net) -> None:
+    """Targets equal to the predictions: loss 0, gradient exactly 0."""
+    targets = code_review.module.forward(code_review.params, code_review.X).predictions.copy()
+    grads = code_review.module.gradients(code_review.params, code_review.X, targets)
+
+    def loss(p: dict[str, np.ndarray]) -> float:
+        return float(code_review.module.loss(p, code_review.X, targets))
+
+    assert loss(code_review.params) == 0.0
+    report = gradcheck.check_gradients(loss, grads, code_review.params)
+    assert report.passed, str(report)
+
+
+def test_regularised_trained_net_passes() -> None:
+    """The course's 3-class net with L2 after 300 steps: kinks everywhere, reg terms."""
+    rng = np.random.default_rng(5)
+    for layout in LAYOUTS:
+        module = getattr(two_layer_relu, layout)
+        X, y = spiral(100, 3, noise=0.2, rng=rng, layout=layout)
+        params = module.init_params(d_in=2, hidden=100, classes=3, rng=rng)
+        for _ in range(300):
+            grads = module.gradients(params, X, y, 1e-3)
+            params = {k: params[k] - grads[k] for k in params}
+        grads = module.gradients(params, X, y, 1e-3)
+        report = gradcheck.check_gradients(
+            lambda p, module=module, X=X, y=y: module.loss(p, X, y, 1e-3), grads, params
+        )
+        assert report.passed, f"{layout}\n{report}"
+
+
+# -------------------------------------------------------------------------- bugs
+
+
+def _only_failures(report: gradcheck.GradientReport) -> list[str]:
+    return [r.name for r in report.results if not r.passed]
+
+
+def test_negated_dW2_is_named_and_only_W2_fails(forum: Net) -> None:
+    grads = forum.grads()
+    grads["W2"] = -grads["W2"]
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["W2"]
+    assert report["W2"].diagnosis.kind == "negated"
+    assert report["W2"].diagnosis.factor == -1.0
+    assert "dW2 has the wrong sign" in report["W2"].diagnosis.message
+
+
+def test_missing_one_over_n_is_scaled_by_n_everywhere(forum: Net) -> None:
+    batch = forum.X.shape[forum.batch_axis]
+    grads = {k: v * batch for k, v in forum.grads().items()}
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["W1", "b1", "W2", "b2"]
+    for result in report.results:
+        assert result.diagnosis.kind == "scaled"
+        assert result.diagnosis.factor == pytest.approx(batch, rel=1e-3)
+        assert f"N = {batch}" in result.diagnosis.message
+    assert any("normalisation" in note for note in report.notes)
+    assert "normalisation" in str(report)
+
+
+def test_scaled_factor_13_as_in_the_issue() -> None:
+    """A missing 1/N with N = 13 reads factor 13.0."""
+    rng = np.random.default_rng(1)
+    module = two_layer_relu.row_major
+    X, y = rng.standard_normal((13, 3)), rng.integers(0, 4, 13)
+    params = module.init_params(d_in=3, hidden=7, classes=4, rng=rng)
+    params = {k: v + 0.1 for k, v in params.items()}  # off the kinks
+    grads = {k: v * 13 for k, v in module.gradients(params, X, y).items()}
+    report = gradcheck.check_gradients(lambda p: module.loss(p, X, y), grads, params)
+    assert {r.diagnosis.kind for r in report.results} == {"scaled"}
+    assert report["W2"].diagnosis.factor == pytest.approx(13.0, rel=1e-6)
+
+
+def test_transposed_dW2_with_reversed_shape(forum: Net) -> None:
+    grads = forum.grads()
+    grads["W2"] = grads["W2"].T.copy()
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["W2"]
+    result = report["W2"]
+    assert result.diagnosis.kind == "transposed"
+    assert result.grad_shape == forum.params["W2"].shape[::-1]
+    assert str(forum.params["W2"].shape) in result.diagnosis.message
+    assert "dW2.T matches the finite differences" in result.diagnosis.message
+
+
+def test_transposed_square_dW2_has_the_right_shape_but_is_named(code_review: Net) -> None:
+    """hidden1 = hidden2 = 4: W2 is square, so the shape cannot show the transpose."""
+    grads = code_review.grads()
+    assert grads["W2"].shape == (4, 4)
+    grads["W2"] = grads["W2"].T.copy()
+    report = gradcheck.check_gradients(code_review.loss, grads, code_review.params)
+    assert _only_failures(report) == ["W2"]
+    assert report["W2"].diagnosis.kind == "transposed"
+
+
+def test_keepdims_slip_is_a_shape_error_with_both_shapes(forum: Net) -> None:
+    grads = forum.grads()
+    grads["b1"] = grads["b1"].ravel()
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["b1"]
+    result = report["b1"]
+    assert result.diagnosis.kind == "shape"
+    message = result.diagnosis.message
+    assert str(forum.params["b1"].shape) in message
+    assert str(grads["b1"].shape) in message
+    assert "keepdims" in message
+    assert "after that fix the values are right" in message
+
+
+def test_batch_axis_not_summed_is_a_shape_error(forum: Net) -> None:
+    """db2 left as the per-example (N, K) array instead of its sum over the batch."""
+    probs_minus_onehot = np.ones((forum.X.shape[forum.batch_axis], 2))
+    if forum.layout == "column_major":
+        probs_minus_onehot = probs_minus_onehot.T
+    grads = forum.grads()
+    grads["b2"] = probs_minus_onehot
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert report["b2"].diagnosis.kind == "shape"
+    assert "not summed over the examples" in report["b2"].diagnosis.message
+
+
+def test_zero_gradient(forum: Net) -> None:
+    grads = forum.grads()
+    grads["W1"] = np.zeros_like(grads["W1"])
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["W1"]
+    assert report["W1"].diagnosis.kind == "zero"
+
+
+def test_forgotten_relu_mask_is_a_mismatch_in_the_first_layer_only(forum: Net) -> None:
+    """dhidden used without `dhidden[hidden <= 0] = 0`: dW1 and db1 are wrong, W2 and b2 not."""
+    act = forum.module.forward(forum.params, forum.X)
+    grads = forum.grads()
+    probs = np.exp(act.scores - act.scores.max(axis=1 - forum.batch_axis, keepdims=True))
+    probs /= probs.sum(axis=1 - forum.batch_axis, keepdims=True)
+    onehot = np.eye(2)[forum.y]
+    batch = forum.X.shape[forum.batch_axis]
+    if forum.layout == "row_major":
+        dscores = (probs - onehot) / batch
+        dhidden = dscores @ forum.params["W2"].T  # the mask is missing here
+        grads["W1"] = forum.X.T @ dhidden
+        grads["b1"] = dhidden.sum(axis=0, keepdims=True)
+    else:
+        dscores = (probs - onehot.T) / batch
+        dhidden = forum.params["W2"].T @ dscores
+        grads["W1"] = dhidden @ forum.X.T
+        grads["b1"] = dhidden.sum(axis=1, keepdims=True)
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["W1", "b1"]
+    assert report["W1"].diagnosis.kind == "mismatch"
+
+
+def test_nonfinite_and_missing_gradients(code_review: Net) -> None:
+    grads = code_review.grads()
+    grads["W3"] = grads["W3"].copy()
+    grads["W3"][1, 0] = np.nan
+    del grads["b3"]
+    report = gradcheck.check_gradients(code_review.loss, grads, code_review.params)
+    assert report["W3"].diagnosis.kind == "nonfinite"
+    assert "(1, 0)" in report["W3"].diagnosis.message
+    assert report["b3"].diagnosis.kind == "missing"
+    assert _only_failures(report) == ["W3", "b3"]
+
+
+def test_code_review_squared_loss_revisions() -> None:
+    """Norm over axis 0 (per example, columns layout) agrees with the derivative
+    (P − T)/batch; over axis 1 it averages over outputs instead: every gradient is
+    d_out/batch = 2/5 of what that loss needs."""
+    net = code_review_net("column_major")
+    grads = net.grads()
+
+    def make_loss(squared_loss: Callable[..., float]) -> Callable[[dict[str, np.ndarray]], float]:
+        def loss(p: dict[str, np.ndarray]) -> float:
+            return float(squared_loss(net.module.forward(p, net.X).predictions, net.y))
+
+        return loss
+
+    good = gradcheck.check_gradients(make_loss(squared_loss_norm_axis0), grads, net.params)
+    assert good.passed, str(good)
+    bad = gradcheck.check_gradients(make_loss(squared_loss_norm_axis1), grads, net.params)
+    assert {r.diagnosis.kind for r in bad.results} == {"scaled"}
+    for result in bad.results:
+        assert result.diagnosis.factor == pytest.approx(2 / 5, rel=1e-6)
+    assert any("normalisation" in note for note in bad.notes)
