@@ -29,5 +29,11 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# The documentation site: installs the docs extra, builds into site/ (offline; --strict
+# fails on any warning). Not part of `make test`; the docs' examples are (tests/test_docs.py).
+docs: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist
