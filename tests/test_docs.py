@@ -6,7 +6,10 @@ in every Markdown page under ``docs/`` and in ``README.md``,
 * a ```` ```python ```` block is executed;
 * a ```` ```pycon ```` block is a doctest: each ``>>> `` line is run and what it prints
   must be the output written under it (``...`` matches anything, doctest's ELLIPSIS);
+* ``<!-- invisible-code-block: python ... -->`` is run but not shown (set-up);
 * ``<!-- skip: next -->`` before a block leaves it out.
+
+``__file__`` is the page's path.
 
 All blocks of a page run in order in one namespace, so a page is one test: its examples
 build on each other the way a reader reads them. ``docs/scripts/refresh_outputs.py``
@@ -72,6 +75,8 @@ def _page_id(path: Path) -> str:
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_page_id)
 def test_examples_run_and_print_what_the_page_shows(path: Path) -> None:
     document = SYBIL.parse(path)
+    # A page may read itself (the pytest how-to runs its own test file).
+    document.namespace["__file__"] = str(path)
     for example in document.examples():
         example.evaluate()
 
