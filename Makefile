@@ -29,6 +29,17 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Benchmarks (not part of test): about 7 minutes; writes docs/benchmarks.md and
+# docs/img/bench_cost.png. The bench extra (scipy, numdifftools) has its own stamp.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,plot,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) tests/benchmarks/bench_all.py
+
 # The documentation site: installs the docs extra, builds into site/ (offline; --strict
 # fails on any warning). Not part of `make test`; the docs' examples are (tests/test_docs.py).
 docs: $(STAMP)
