@@ -11,13 +11,15 @@ What it adds to a pytest run:
   :class:`~gradcheck.GradientShapeError` or :class:`~gradcheck.AnnotationMismatch`,
   gradcheck's own frames are cut from the traceback and the arguments of the frames left
   are not printed (they are arrays), so the failure shows where the test called the check
-  and the report's table. When a test fails some other way (``assert report.passed``)
-  after a check in it failed, that check's table is added as a section of the failure.
+  and the report's table (``--fulltrace`` shows everything). When a test fails some other
+  way (``assert report.passed``) after a check in it failed, that check's table is added
+  as a section of the failure.
 * A line in the terminal summary: how many gradient checks ran and how many failed.
 
-Importing this module imports nothing but pytest: gradcheck itself (NumPy, jaxtyping) is
-imported only when ``--gradcheck`` is given, and is otherwise observed once the tests have
-imported it.
+This module itself imports only pytest and the standard library, and reaches gradcheck's
+modules (NumPy, jaxtyping) only when ``--gradcheck`` is given or once the tests have
+imported them. (Loading it as ``gradcheck._pytest_plugin`` still runs the package's
+``__init__``, which imports the core eagerly.)
 """
 
 from __future__ import annotations
@@ -79,10 +81,10 @@ class _State:
     def subscribe_if_imported(self) -> None:
         """Listen to gradcheck's checks once gradcheck is imported (it cannot check before).
 
-        Subscribing at import would cost every pytest run gradcheck's imports (NumPy,
-        jaxtyping), so the plugin looks for the module before and after each test phase
-        and when collection ends. A test that imports gradcheck in its own body and checks
-        in the same phase is the one case missed.
+        Importing gradcheck here would cost every pytest run NumPy and jaxtyping, so the
+        plugin looks for the module at configure time, when collection ends, and before
+        and after each test phase. A test that imports gradcheck in its own body and
+        checks in the same phase is the one case missed.
         """
         if self.unsubscribe is not None:
             return
@@ -243,7 +245,8 @@ def _watch_phase(item: pytest.Item) -> Generator[None, object, object]:
     try:
         return (yield)
     except BaseException as error:
-        _hide_library_frames(error)
+        if not item.config.getoption("fulltrace", False):
+            _hide_library_frames(error)
         raise
     finally:
         if state is not None:
@@ -297,6 +300,9 @@ def pytest_runtest_makereport(
             _drop_function_arguments(report.longrepr)
     elif state.phase_last_failure is not None:
         text = str(state.phase_last_failure)
+        message = str(call.excinfo.value)
+        if " ".join(text.split()) in " ".join(message.split()):
+            return report  # ``assert report.passed, str(report)`` shows it already
         if state.phase_failed > 1:
             text += f"\n({state.phase_failed} checks failed in this {call.when}; this is the last)"
         report.sections.append((f"gradcheck: failed check in {call.when}", text))

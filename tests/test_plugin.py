@@ -255,6 +255,23 @@ def test_a_failing_decorated_backward_shows_the_table_and_no_internal_frame(
     assert_no_internals(output(result))
 
 
+def test_fulltrace_keeps_gradchecks_frames(pytester: pytest.Pytester) -> None:
+    make_tests(
+        pytester,
+        """
+        @gradcheck.checked_backward(loss)
+        def backward(params, X):
+            return negated(params, X)
+
+        def test_train():
+            backward(PARAMS, X)
+        """,
+    )
+    result = run(pytester, "--fulltrace")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*gradcheck*_decorator.py:*", "*run_check(*", *TABLE])
+
+
 def test_a_wrong_gradient_shape_shows_the_message_and_no_internal_frame(
     pytester: pytest.Pytester,
 ) -> None:
@@ -331,6 +348,24 @@ def test_a_failed_check_behind_another_assertion_is_shown_as_a_section(
     result.stdout.fnmatch_lines(
         ["*assert report.passed*", "*- gradcheck: failed check in call -*", *TABLE]
     )
+
+
+def test_a_table_already_in_the_assertion_message_is_not_repeated(
+    pytester: pytest.Pytester,
+) -> None:
+    make_tests(
+        pytester,
+        """
+        def test_check():
+            report = gradcheck.check_gradients(loss, negated(PARAMS, X), PARAMS, args=(X,))
+            assert report.passed, str(report)
+        """,
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*AssertionError: gradcheck: 1 of 1 gradients wrong*"])
+    assert "failed check in call" not in output(result)
+    assert output(result).count("param  shape") == 1
 
 
 def test_a_passing_test_with_an_expected_failure_shows_no_table(pytester: pytest.Pytester) -> None:
