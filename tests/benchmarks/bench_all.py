@@ -218,6 +218,15 @@ def cost_section(cost: bench_cost.CostResults, png: Path, out: Path) -> str:
     largest = max(
         r.hidden for r in cost.rows if r.method in ("full", "classic") and not r.extrapolated
     )
+    top = max(cost.bases)
+    slow_guess = (
+        " and ".join(
+            f"{fmt_seconds(r.seconds)} ({bench_cost.LABELS[r.method]})"
+            for r in cost.rows
+            if r.hidden == top and r.extrapolated
+        )
+        or "too long"
+    )
     calls_by_h = ", ".join(
         f"{r.hidden:,}: {r.loss_calls}" for r in cost.rows if r.method == "default"
     )
@@ -259,9 +268,9 @@ def cost_section(cost: bench_cost.CostResults, png: Path, out: Path) -> str:
         f"The full check and the classic loop are measured up to h = {largest:,} "
         f"({param_count(largest):,} parameters). Above that they are **extrapolated, not "
         "measured**: their loss calls grow in proportion to the parameter count (2 per "
-        "entry for the loop, about 4 per entry for the full check), so at h = 10,000 "
-        f"({param_count(10000):,} parameters) they would take minutes to an hour each and "
-        "keep `make bench` far beyond its 10-minute budget. The estimate is (loss calls per "
+        "entry for the loop, about 4 per entry for the full check), so at the largest size "
+        f"they would take {slow_guess} here, far beyond `make bench`'s 10-minute budget. "
+        "The estimate is (loss calls per "
         f"parameter at h = {largest:,}) × parameters × (one loss call at the larger size, "
         f"measured) × (run time / (calls × loss time) at h = {largest:,}).",
         "",
@@ -316,9 +325,10 @@ def bugs_section(bugs: bench_bugs.BugResults) -> str:
         f"per parameter, so it runs on the **h = {small} net** ({param_count(small):,} "
         "parameters) only, in both tables.",
         "",
-        "A tool that flags entries of correct code cannot tell them from a bug's: on a bug "
-        "it counts as caught only if it crashes or flags entries that it does not flag on "
-        "correct code with the same loss. The 1e-7 loop's and numdifftools' numeric "
+        "A tool that flags correct code cannot tell that alarm from a bug's: when it flags "
+        "the correct code with the same loss, a bug counts as caught only if the tool "
+        "crashes, flags entries that it does not flag on correct code, or (scipy) returns a "
+        "different number. The 1e-7 loop's and numdifftools' numeric "
         "gradients and the loss values scipy asks for do not depend on the gradient under "
         "test, so they are computed once per loss (reg = 0, and reg = 1e-3 for two rows) and "
         "reused for every row; their loss calls below are for one such computation.",
@@ -417,15 +427,16 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
             f"**The 8× cost target is {'met' if row.ratio <= COST_TARGET else 'not met'}.** "
             f"At h = {forum:,} one loss + backward costs {base.base_s / base.loss_s:.1f} loss "
             f"calls, so 8× allows about {allowed:.0f} loss calls; the default check makes "
-            f"{row.loss_calls} ({row.ratio:.1f}×), and those loss calls take about "
-            f"{100 * min(1.0, row.loss_calls * base.loss_s / row.seconds):.0f}% of its time. "
+            f"{row.loss_calls} ({row.ratio:.1f}×): {row.loss_calls} × one loss call = "
+            f"{fmt_seconds(row.loss_calls * base.loss_s)} of its {fmt_seconds(row.seconds)}, "
+            "so nearly all of its time is the loss. "
             "Reaching 8× would take fewer probes per parameter or fewer loss values per "
             "probe (10 calls for the noise estimate, then 4 per probe, 4 probes per large "
             "parameter), which would trade away some of what the check rests on; that is a "
             "design decision for the core and is not changed here. Against the alternatives "
             "the default check is cheap: "
             + ", ".join(
-                f"{bench_cost.LABELS[r.method]} ≈ {r.ratio:,.0f}×"
+                f"{bench_cost.LABELS[r.method]} {'≈ ' if r.extrapolated else ''}{r.ratio:,.0f}×"
                 for r in cost.rows
                 if r.hidden == forum and r.method != "default"
             )
@@ -451,12 +462,20 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
         "1.2e-4 (MaxStepGenerator, 15 steps halving), far larger than the distance of many "
         "pre-activations from their kink at these small initial weights, so its "
         "extrapolated derivative for W1 and b1 mixes slopes from both sides of many kinks. "
-        "It is also the slowest tool here by far."
+        f"It also makes the most loss calls per parameter here "
+        f"({nd.loss_calls / param_count(nd.hidden):.0f})."
     )
+    alarm = scipy.verdicts["correct"].flagged
     items.append(
         "**scipy's check_grad** gives one number for the whole gradient: "
-        f"{scipy.verdicts['correct'].says} on correct code at h = {scipy.hidden:,}. It "
-        "cannot say which parameter is wrong or how, and flattening hides shape slips."
+        f"{scipy.verdicts['correct'].says} on correct code at h = {scipy.hidden:,}, "
+        + (
+            f"above the {bench_bugs.SCIPY_REL:g} threshold: a false alarm (from b1 entries "
+            "whose units sit within the forward step of a ReLU kink). "
+            if alarm
+            else f"below the {bench_bugs.SCIPY_REL:g} threshold. "
+        )
+        + "It cannot say which parameter is wrong or how, and flattening hides shape slips."
     )
     missed_keepdims = [
         t.name
