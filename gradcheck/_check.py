@@ -61,9 +61,15 @@ MIN_STEP_FRACTION = 1 / 1024
 #: makes the probe inconclusive).
 STEP_SHRINK = 8.0
 MAX_RETRIES = 2
-#: Only discrepancies below this fraction of the derivative are retried: kinks crossed or
-#: truncation can shift an estimate by a few per cent (measured: 2% for float32 ReLU nets
-#: after training), not by tens of per cent; a sign flip or a missing 1/N is decided at once.
+#: A passing attempt whose range plus tolerance exceeds this fraction of the derivative
+#: says little (a bug of that size would pass): the step grows while noise dominates. 10%
+#: leaves detection of a 10% slip in one entry to a second attempt, and keeps float32
+#: probes through ReLU layers (1% precision at the cube-root step) at one attempt.
+PRECISION = 0.1
+#: On a smooth line (no kink seen, the five estimates within noise) only discrepancies
+#: below this fraction of the derivative are retried: truncation and kinks the estimates
+#: do not show shift it by a few per cent at most (measured: 2% for float32 ReLU nets after
+#: training); a sign flip or a missing 1/N is decided at once.
 RETRY_BELOW = 0.1
 #: How many times the noise line may be lengthened when rounding hides every change on it.
 NOISE_LINE_ATTEMPTS = 3
@@ -125,6 +131,7 @@ class _Checker:
     ) -> None:
         self.eps = eps
         self.factor_fits: dict[str, FactorFit] = {}
+        self.notes: list[str] = []
         self.evaluator = evaluator
         self.f0 = f0
         self.sigma = sigma
@@ -158,7 +165,16 @@ class _Checker:
             assert direction is not None
             size = {n: float(np.sum(np.abs(g * direction))) for n, g in candidates.items()}
         slack = {n: GRADIENT_ULPS * grad_eps * m for n, m in size.items()}
-        found = self._line(index, candidates, slack, entry, direction, scale, max(size.values()))
+        # The gradient's size along this kind of probe, for judging precision: a bug is
+        # "10% of the gradient" in the parameter's terms, not in one small entry's.
+        reference = (
+            max(float(np.abs(g).max()) for g in candidates.values()) * scale
+            if entry is not None
+            else max(size.values())
+        )
+        found = self._line(
+            index, candidates, slack, entry, direction, scale, max(size.values()), reference
+        )
         verdicts = found.verdicts.values()
         if (
             direction is None
@@ -183,13 +199,12 @@ class _Checker:
         direction: NDArray[np.float64] | None,
         scale: float,
         magnitude: float,
+        reference: float,
     ) -> Probe:
         """Run one probe (an entry, or a direction), retrying with smaller steps if needed.
 
         ``magnitude`` is ``Σ|gᵢ·dᵢ|``, the size of the user's gradient along the probe.
         """
-        base = self.evaluator.snapshots[index]
-        base64 = base.astype(np.float64)
         primary = "given" if "given" in candidates else next(iter(candidates))
         wanted = (
             noise_tolerance(self.sigma, 1.0) / (RESOLUTION * magnitude)
@@ -197,77 +212,76 @@ class _Checker:
             else self.rel_step
         )
         step = min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
-        best: dict[str, Verdict] = {}
+        attempts: list[dict[str, Verdict]] = []
         moved = False
-        tried_larger = False
-        history: list[Verdict] = []
-        for attempt in range(MAX_RETRIES + 1):
-            values = np.empty(len(OFFSETS))
-            predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
-            for k, offset in enumerate(OFFSETS):
-                if offset == 0:
-                    values[k] = self.f0
-                    continue
-                if entry is not None:
-                    stored = base.copy()
-                    stored[entry] = base64[entry] + offset * step * scale
-                    delta = float(stored[entry]) - float(base64[entry])
-                    for name, g in candidates.items():
-                        predictions[name][k] = float(g[entry]) * delta
-                else:
-                    assert direction is not None
-                    stored = (base64 + (offset * step) * direction).astype(base.dtype)
-                    delta_array = stored.astype(np.float64) - base64
-                    for name, g in candidates.items():
-                        predictions[name][k] = float(np.vdot(g, delta_array))
-                value, _, _ = self.evaluator({index: stored})
-                if not math.isfinite(value):
-                    raise _NonFiniteLossError(
-                        f"the loss is {value} at {self.evaluator.layout.names[index]} + "
-                        f"{offset * step * scale:.3g}·(probe direction)"
-                    )
-                values[k] = value
-            moved = moved or bool(np.any(values != self.f0))
-            for name in candidates:
-                verdict = judge(
-                    values, predictions[name], step, self.sigma, slack_per_unit[name], self.eps
-                )
-                if name not in best or _better(verdict, best[name]):
-                    best[name] = verdict
-                if name == primary:
-                    history.append(verdict)
-            current = best[primary]
-            if current.passed or any(best[n].passed for n in best if n != primary):
+        for _ in range(MAX_RETRIES + 1):
+            verdicts, changed = self._stencil(
+                index, candidates, slack_per_unit, entry, direction, scale, step
+            )
+            attempts.append(verdicts)
+            moved = moved or changed
+            if any(v.passed and _precise(v, reference) for v in verdicts.values()):
                 break
-            scale_of_derivative = max(abs(current.analytic), abs(current.numeric))
-            if attempt == MAX_RETRIES or current.error > RETRY_BELOW * scale_of_derivative:
+            next_step = _next_step(
+                verdicts[primary], [a[primary] for a in attempts], self.sigma, reference
+            )
+            if next_step is None:
                 break
-            smaller = step / STEP_SHRINK
-            if noise_tolerance(self.sigma, smaller) < current.error / 2:
-                # Kinks crossed and truncation shrink with the step; a wrong gradient's
-                # discrepancy does not, and is still above the smaller step's noise.
-                step = smaller
-            elif not tried_larger:
-                # A smaller step would drown the discrepancy in noise; a larger one has less
-                # noise and shows whether the numeric value is stable.
-                step = max(v.step for v in history) * STEP_SHRINK
-                tried_larger = True
-            else:
-                break
-        passed = any(v.passed for v in best.values())
-        # A wrong gradient is off by the same amount at every step; a line through kinks
-        # gives numeric derivatives that jump from step to step. If the attempts' ranges
-        # (widened by their tolerances) share no value, the line cannot decide.
-        floor = max(v.low - v.tolerance for v in history)
-        ceiling = min(v.high + v.tolerance for v in history)
-        inconclusive = floor > ceiling
+            step = next_step
+        settled = {name: _settle([a[name] for a in attempts], reference) for name in candidates}
+        final = settled[primary][0]
         return Probe(
             index=entry,
             scale=scale,
-            verdicts=best,
+            verdicts={name: verdict for name, (verdict, _) in settled.items()},
             loss_moved=moved,
-            inconclusive=inconclusive and not passed,
+            inconclusive=settled[primary][1],
+            uncertainty=_relative_width(final, reference),
         )
+
+    def _stencil(
+        self,
+        index: int,
+        candidates: Mapping[str, NDArray[np.float64]],
+        slack_per_unit: Mapping[str, float],
+        entry: tuple[int, ...] | None,
+        direction: NDArray[np.float64] | None,
+        scale: float,
+        step: float,
+    ) -> tuple[dict[str, Verdict], bool]:
+        """The loss at the five points of one step, judged for every candidate gradient."""
+        base = self.evaluator.snapshots[index]
+        base64 = base.astype(np.float64)
+        values = np.empty(len(OFFSETS))
+        predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
+        for k, offset in enumerate(OFFSETS):
+            if offset == 0:
+                values[k] = self.f0
+                continue
+            if entry is not None:
+                stored = base.copy()
+                stored[entry] = base64[entry] + offset * step * scale
+                delta = float(stored[entry]) - float(base64[entry])
+                for name, g in candidates.items():
+                    predictions[name][k] = float(g[entry]) * delta
+            else:
+                assert direction is not None
+                stored = (base64 + (offset * step) * direction).astype(base.dtype)
+                delta_array = stored.astype(np.float64) - base64
+                for name, g in candidates.items():
+                    predictions[name][k] = float(np.vdot(g, delta_array))
+            value, _, _ = self.evaluator({index: stored})
+            if not math.isfinite(value):
+                raise _NonFiniteLossError(
+                    f"the loss is {value} at {self.evaluator.layout.names[index]} + "
+                    f"{offset * step * scale:.3g}·(probe direction)"
+                )
+            values[k] = value
+        verdicts = {
+            name: judge(values, predictions[name], step, self.sigma, slack_per_unit[name], self.eps)
+            for name in candidates
+        }
+        return verdicts, bool(np.any(values != self.f0))
 
     # ------------------------------------------------------------ one parameter
 
@@ -447,6 +461,15 @@ class _Checker:
                 + verdict_words[all_pass(probes, primary)]
                 + ".",
             )
+        uncertainty = max((p.uncertainty for p in conclusive(probes)), default=0.0)
+        if passed and uncertainty > PRECISION:
+            self.notes.append(
+                f"{name}: checked only to ±{uncertainty:.0%} of its gradient: the loss's "
+                f"rounding noise ({self.sigma:.1e}) nearly hides how it changes with {name} "
+                "(a float32 loss dominated by other terms?). A mistake smaller than that "
+                "would not show: check again in float64 (.astype(np.float64) on parameters "
+                "and data)."
+            )
         per_entry = worst.scale
         return ParameterResult(
             name=name,
@@ -466,13 +489,84 @@ class _Checker:
         )
 
 
-def _better(new: Verdict, old: Verdict) -> bool:
-    """Which attempt a probe keeps: a passing one, else the most precise (narrowest)."""
-    if new.passed != old.passed:
-        return new.passed
-    if new.passed:
-        return new.ratio < old.ratio
-    return new.tolerance + new.high - new.low < old.tolerance + old.high - old.low
+def _width(verdict: Verdict) -> float:
+    """How precisely an attempt knows the derivative: its range plus its tolerance."""
+    return verdict.tolerance + verdict.high - verdict.low
+
+
+def _relative_width(verdict: Verdict, reference: float) -> float:
+    """The width relative to the gradient's size; 0 where the gradient is exactly zero
+    along the probe (nothing to resolve: a zero derivative within noise passes)."""
+    size = max(abs(verdict.analytic), abs(verdict.numeric), reference)
+    return _width(verdict) / size if size > 0 else 0.0
+
+
+def _precise(verdict: Verdict, reference: float) -> bool:
+    """Whether an attempt is precise enough to settle a probe: its width is at most
+    PRECISION of the gradient's size (the parameter's, along this kind of probe)."""
+    size = max(abs(verdict.analytic), abs(verdict.numeric), reference)
+    return _width(verdict) <= PRECISION * size
+
+
+def _next_step(
+    current: Verdict, history: Sequence[Verdict], sigma: float, reference: float
+) -> float | None:
+    """The step of the next attempt, or None when another attempt cannot help.
+
+    * An attempt too imprecise to mean much (or to name the mistake), with noise
+      dominating: a larger step (less noise), once.
+    * A failure by a few per cent, which kinks or truncation could explain: a smaller step
+      while its noise still lets the discrepancy show, else a larger one once (less noise:
+      a stable numeric value confirms the failure, a moving one shows the line is rough).
+    * A gross failure (a sign, a missing 1/N) on a smooth line: decided at once. On a
+      rough line kinks may be most of the gradient (inputs within a step of a ReLU's
+      kink), so it is retried like a small one.
+    """
+    stepped_up = any(v.step > history[0].step for v in history)
+    largest = max(v.step for v in history)
+    if not _precise(current, reference) and current.noise_limited and not stepped_up:
+        # Too noisy to mean much (or to name the mistake): a larger step has less noise.
+        # Once only: a loss smooth at one scale can be far from it at 64 times that.
+        return current.step * STEP_SHRINK
+    if current.passed:
+        return None
+    size = max(abs(current.analytic), abs(current.numeric))
+    rough = current.kink or not current.noise_limited
+    if current.error > RETRY_BELOW * size and not rough:
+        return None
+    smaller = current.step / STEP_SHRINK
+    if noise_tolerance(sigma, smaller) < current.error / 2:
+        return smaller
+    if not stepped_up:
+        return largest * STEP_SHRINK
+    return None
+
+
+def _settle(history: Sequence[Verdict], reference: float) -> tuple[Verdict, bool]:
+    """One verdict from a probe's attempts, and whether the probe is inconclusive.
+
+    A precise pass settles it. Attempts whose ranges (widened by their tolerances) share no
+    value mean the numeric derivative moves with the step (kinks): no verdict; so do
+    failures only at steps larger than a pass where the line is already rough. Otherwise
+    a failure stands (the most precise failing attempt is reported), and when only
+    imprecise passes are left, the best of those passes.
+    """
+    passes = [v for v in history if v.passed]
+    precise_passes = [v for v in passes if _precise(v, reference)]
+    if precise_passes:
+        return min(precise_passes, key=_width), False
+    failures = [v for v in history if not v.passed]
+    smallest_pass = min((v.step for v in passes), default=math.inf)
+    # A failure at a larger step than a pass, where the estimates already spread wider than
+    # noise (kinks or truncation at that scale), cannot overturn the pass: no verdict.
+    rough_only = all(v.step > smallest_pass and not v.noise_limited for v in failures)
+    if failures and not (passes and rough_only):
+        floor = max(v.low - v.tolerance for v in history)
+        ceiling = min(v.high + v.tolerance for v in history)
+        return min(failures, key=_width), floor > ceiling
+    if failures:
+        return min(passes, key=_width), True
+    return min(passes, key=_width), False
 
 
 def _sum_batch_axis(
@@ -552,7 +646,15 @@ def _estimate_noise(
         if len(set(line)) > NOISE_POINTS // 2:
             return max(noise_from_line(line).sigma, floor)
         line_step *= 100
-    return floor
+    # The loss did not move at all, even on a line 10⁴ times longer: it is flat to within
+    # a resolution we cannot see (a saturated softmax computes log-sum-exp at the scale of
+    # its scores, so changes far below ε·|scores| vanish). Assume a loss of order one.
+    notes.append(
+        "the loss did not change at all when every parameter was nudged (saturated outputs, "
+        "or a loss that ignores its parameters?): its resolution was taken as that of a "
+        f"loss of order one, ε·max(|loss|, 1) = {loss_eps * max(abs(f0), 1.0):.1e}"
+    )
+    return max(floor, loss_eps * max(abs(f0), 1.0))
 
 
 def _resolve_grads(
@@ -710,6 +812,7 @@ def _check(
         evaluator.context = f"while checking {name} (the loss at a perturbed {name})"
         results.append(checker.check_parameter(index, name, grad, problems.get(name)))
     results = _share_factor(results, checker.factor_fits)
+    notes.extend(checker.notes)
     notes.extend(common_notes(results))
     report = GradientReport(tuple(results), evaluator.calls, sigma, seed, tuple(notes))
     notify_check(report)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from gradcheck._params import grad_label
 from gradcheck._report import Diagnosis
@@ -36,6 +37,8 @@ class Probe:
     #: The line is rough (kinks, or estimates spread wider than noise) and the discrepancy
     #: is below what a smaller step's noise could resolve: no verdict either way.
     inconclusive: bool = False
+    #: The settled verdict's width relative to the gradient's size (see PRECISION).
+    uncertainty: float = 0.0
 
 
 def conclusive(probes: Sequence[Probe]) -> list[Probe]:
@@ -109,19 +112,24 @@ def _describe_factor(c: float) -> str:
             "a factor 2 slipped in or out: the derivative of 0.5·x² is x and of x² is 2x; "
             "check the loss's 0.5 against the backward"
         )
-    rounded = round(c)
-    if c > 1 and abs(c - rounded) < 1e-3 * c:
+    fraction = Fraction(c).limit_denominator(64)
+    if abs(float(fraction) - c) > 1e-9 * abs(c):
+        return "a normalisation or constant factor differs between the loss and the backward"
+    if fraction.denominator == 1 and c > 1:
         return (
-            f"a missing division, e.g. by N = {rounded} (the batch size) when the loss is a "
-            "mean over the batch"
+            f"a division by {fraction.numerator} is missing (the batch size? the number of "
+            "outputs?): the loss averages over something the backward does not divide by"
         )
-    inverse = 1 / c if c != 0 else float("inf")
-    if 1 < inverse < 1e9 and abs(inverse - round(inverse)) < 1e-3 * inverse:
+    if fraction.numerator == 1 and c < 1:
         return (
-            f"a division once too often (by N = {round(inverse)}?), or a sum in the loss where "
-            "the backward assumes a mean"
+            f"a division by {fraction.denominator} too many (the batch size? the number of "
+            "outputs?), or the loss sums where the backward assumes a mean"
         )
-    return "a normalisation or constant factor differs between the loss and the backward"
+    return (
+        f"{fraction.numerator}/{fraction.denominator}: the backward divides by "
+        f"{fraction.denominator} where the loss divides by {fraction.numerator} (e.g. the "
+        "batch size and the number of outputs swapped: a mean over the wrong axis)"
+    )
 
 
 def scaled(name: str, factor: float) -> Diagnosis:
@@ -173,6 +181,14 @@ def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> D
         )
     fitted = fit_factor(probes)
     factor = None if fitted is None else fitted.value
+    decided = conclusive(probes)
+    if (
+        factor is None
+        and decided
+        and all(p.verdicts["given"].within(p.verdicts["given"].analytic, -1.0) for p in decided)
+    ):
+        # Probes too noisy to fit a factor can still all agree with a flipped sign.
+        factor = -1.0
     if factor is not None and abs(factor + 1) <= NEGATION_SLACK:
         return Diagnosis(
             "negated",

@@ -216,7 +216,7 @@ def test_missing_one_over_n_is_scaled_by_n_everywhere(forum: Net) -> None:
     for result in report.results:
         assert result.diagnosis.kind == "scaled"
         assert result.diagnosis.factor == pytest.approx(batch, rel=1e-3)
-        assert f"N = {batch}" in result.diagnosis.message
+        assert f"a division by {batch} is missing" in result.diagnosis.message
     assert any("normalisation" in note for note in report.notes)
     assert "normalisation" in str(report)
 

@@ -177,11 +177,12 @@ def test_a_negated_gradient_is_named(net: NetName, layout: Layout) -> None:
     caught()
 
 
-# ------------------------------------------- known false positives of the core (xfail)
+# ------------------------------------- former false positives of the core (regressions)
 
 # Zero biases and inputs of 1e-8 to 2e-7: each hidden pre-activation is within 1e-7 of
 # the kink. The net's db1 is exact here (Z1 is never 0), and central differences with
-# steps below 1e-9 agree with it, but gradcheck calls b1 a mismatch.
+# steps below 1e-9 agree with it. gradcheck used to call b1 a mismatch: it decided gross
+# discrepancies at once, even on lines whose kinks are most of the gradient.
 NEAR_KINK_RELU = Case(
     params={
         "W1": [[1.0, -0.5, 0.7]],
@@ -194,9 +195,9 @@ NEAR_KINK_RELU = Case(
 )
 
 # Scores of ±30: the softmax is one-hot to double precision, the loss is exactly 0 under
-# every step, and the gradients are ~1e-25. No finite difference can see them, yet
-# gradcheck estimates the noise as 0 and calls every gradient a mismatch ("the loss did
-# not change at all ... does the loss use the parameters it is given?").
+# every step, and the gradients are ~1e-25. No finite difference can see them; gradcheck
+# used to estimate the noise as 0 and call every gradient a mismatch. Now a loss that
+# never moves is given the resolution of a loss of order one, and says so in a note.
 SATURATED_SOFTMAX: dict[NetName, Case] = {
     "linear_softmax": Case(params={"W": [[1.0, -1.0]], "b": [[0.0, 0.0]]}, X=[[30.0]], y=[0]),
     "two_layer_relu": Case(
@@ -212,12 +213,6 @@ SATURATED_SOFTMAX: dict[NetName, Case] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=gradcheck.GradientMismatch,
-    reason="core false positive: a right db1 is called wrong when the ReLU pre-activations "
-    "are within a step of the kink (NEAR_KINK_RELU)",
-)
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_gradcheck_passes_the_relu_net_next_to_its_kinks(layout: Layout) -> None:
     # Zero biases and inputs of 1e-8 to 1e-3: every hidden pre-activation is near 0.
@@ -230,12 +225,6 @@ def test_gradcheck_passes_the_relu_net_next_to_its_kinks(layout: Layout) -> None
     passes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=gradcheck.GradientMismatch,
-    reason="core false positive: gradients below the loss's rounding are called mismatch "
-    "when the loss is constant under every step (SATURATED_SOFTMAX)",
-)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("net", list(SATURATED_SOFTMAX))
 def test_gradcheck_passes_saturated_softmax_nets(net: NetName, layout: Layout) -> None:
