@@ -371,6 +371,7 @@ class _AnnotationChecker:
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Bindings:
         """Walk the arguments; raise :class:`AnnotationMismatch` at the first misfit."""
+        __tracebackhide__ = True
         bound = self.signature.bind(*args, **kwargs)
         bindings = _Bindings()
         for name, value in bound.arguments.items():
@@ -413,6 +414,7 @@ class _AnnotationChecker:
         walked item by item. ``inspect_result(result)``, if given, runs before any verdict
         on the return value, so that its own (more specific) error wins.
         """
+        __tracebackhide__ = True
         bindings = self.bind(args, kwargs)
         self._captured.clear()
         failure: str | None = None
@@ -434,6 +436,7 @@ class _AnnotationChecker:
         return result
 
     def _raise(self, problem: _Problem, *, where_prefix: str) -> typing.NoReturn:
+        __tracebackhide__ = True
         lines = [
             f"{self.name}(): {where_prefix}{problem.headline}",
             problem.detail,

@@ -434,6 +434,7 @@ def _wrap(
         return found
 
     def checked_call(args: tuple[Any, ...], kwargs: dict[str, Any], due: bool) -> Any:
+        __tracebackhide__ = True
         params = find_params(args, kwargs)
         if not isinstance(params, Mapping) and (
             not isinstance(params, Sequence) or isinstance(params, str)
@@ -446,6 +447,7 @@ def _wrap(
         labels = list_names(params)
 
         def check_shapes(result: Any) -> None:
+            __tracebackhide__ = True
             _check_structure(fn_name, params, split_result(result), labels)
 
         if not annotation_checkers:
@@ -468,6 +470,7 @@ def _wrap(
         grads: Any,
         labels: list[str] | None,
     ) -> None:
+        __tracebackhide__ = True
         from gradcheck._check import check_gradients
 
         if labels is None:

@@ -79,18 +79,14 @@ class _State:
             self.phase_last_failure = report
 
     def subscribe_if_imported(self) -> None:
-        """Listen to gradcheck's checks once gradcheck is imported (it cannot check before).
-
-        Importing gradcheck here would cost every pytest run NumPy and jaxtyping, so the
-        plugin looks for the module at configure time, when collection ends, and before
-        and after each test phase. A test that imports gradcheck in its own body and
-        checks in the same phase is the one case missed.
-        """
+        """Listen to gradcheck's checks (idempotent)."""
         if self.unsubscribe is not None:
             return
-        events = sys.modules.get("gradcheck._events")
-        if events is not None:
-            self.unsubscribe = events.subscribe(self.on_check)
+        # gradcheck._events imports no NumPy (only the pure-Python report types), so it is
+        # loaded here at no cost, and `import gradcheck` itself loads nothing until used.
+        from gradcheck import _events
+
+        self.unsubscribe = _events.subscribe(self.on_check)
 
     def start_phase(self) -> None:
         self.subscribe_if_imported()

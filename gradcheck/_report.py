@@ -109,6 +109,10 @@ class GradientMismatch(AssertionError):  # noqa: N818 (a fixed public name)
         self.report = report
 
 
+# Shown as gradcheck.GradientMismatch in tracebacks, where users meet it.
+GradientMismatch.__module__ = "gradcheck"
+
+
 def _fmt(value: float) -> str:
     return "-" if value != value else f"{value: .4e}"
 

@@ -441,3 +441,16 @@ def test_no_summary_line_when_nothing_was_checked(pytester: pytest.Pytester) -> 
     result = run(pytester)
     result.assert_outcomes(passed=1)
     assert "gradient check" not in output(result)
+
+
+def test_importing_the_plugin_loads_neither_numpy_nor_the_core() -> None:
+    """pytest imports the plugin in every run where gradcheck is installed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gradcheck._pytest_plugin; "
+        "heavy = [m for m in ('numpy', 'jaxtyping', 'gradcheck._check') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
