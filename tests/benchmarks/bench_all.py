@@ -346,6 +346,10 @@ def bugs_section(bugs: bench_bugs.BugResults) -> str:
         "",
         bench_bugs.summary_table(bugs.forum),
         "",
+        "Times in these summaries are for one check (gradcheck: median over the eight rows), "
+        "taken at another moment than section 1 on a machine whose speed varies; section 1's "
+        "ratios are the cost figures to compare.",
+        "",
         f"### Every tool on the small net: h = {small} ({param_count(small):,} parameters)",
         "",
         "The same rows with the full check added, to see whether the default check's few "
@@ -451,9 +455,12 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
     scipy = next(t for t in bugs.forum if t.name == "scipy check_grad")
     items.append(
         "**The 1e-7 rule cries wolf on this net's correct gradients** "
-        f"({loop.verdicts['correct'].says}). Two causes: the two points at the origin put "
+        f"({loop.verdicts['correct'].says}). Three causes: the two points at the origin put "
         "every hidden unit exactly on its ReLU kink while b1 = 0, so a central difference "
         "in b1 averages the two one-sided slopes while the code takes the left one (0); "
+        "a step of 1e-5 in W1 moves the pre-activations of a point x by up to 1e-5·|x|, "
+        "which crosses the kink of every pre-activation closer than that to 0 (at these "
+        "small initial weights, hundreds of units have one, from points near the origin); "
         "and at h = 1e-5 the loss's rounding (about 1e-16 · 0.69) puts an error of order "
         "1e-11 into each central difference, above 1e-7 of any gradient entry smaller "
         "than about 1e-4, and many are at these small initial weights (b2's are about "
