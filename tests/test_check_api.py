@@ -91,9 +91,7 @@ def test_args_and_kwargs_are_passed_after_params() -> None:
     def data_grads(q: dict[str, np.ndarray], scale: float, *, shift: float) -> dict[str, Any]:
         return {k: scale * v for k, v in grads(q).items()}
 
-    report = gradcheck.check_gradients(
-        data_loss, data_grads, p, args=(3.0,), kwargs={"shift": 1.0}
-    )
+    report = gradcheck.check_gradients(data_loss, data_grads, p, args=(3.0,), kwargs={"shift": 1.0})
     assert report.passed, str(report)
 
 
@@ -119,7 +117,9 @@ def test_cs231n_model_loss_is_checked_in_place_and_restored() -> None:
 def test_zero_argument_closure_is_checked_in_place() -> None:
     model = Cs231nModel()
     before = snapshot(model.params)
-    report = gradcheck.check_gradients(lambda: loss(model.params), grads(model.params), model.params)
+    report = gradcheck.check_gradients(
+        lambda: loss(model.params), grads(model.params), model.params
+    )
     assert report.passed, str(report)
     assert snapshot(model.params) == before
 
@@ -361,7 +361,7 @@ def test_report_lookup_by_name_and_iteration() -> None:
     assert [r.name for r in report] == ["W", "b"]
     assert len(report) == 2
     assert report.failed == (report["W"],)
-    with pytest.raises(KeyError, match="no parameter named 'V'.*'W', 'b'"):
+    with pytest.raises(KeyError, match=r"no parameter named 'V'.*'W', 'b'"):
         report["V"]
 
 
