@@ -126,7 +126,7 @@ def _describe_factor(c: float) -> str:
             "outputs?), or the loss sums where the backward assumes a mean"
         )
     return (
-        f"{fraction.numerator}/{fraction.denominator}: the backward divides by "
+        f"the backward divides by "
         f"{fraction.denominator} where the loss divides by {fraction.numerator} (e.g. the "
         "batch size and the number of outputs swapped: a mean over the wrong axis)"
     )
@@ -134,10 +134,14 @@ def _describe_factor(c: float) -> str:
 
 def scaled(name: str, factor: float) -> Diagnosis:
     """The ``scaled`` diagnosis of ``name`` with ``factor``, in words."""
+    fraction = Fraction(factor).limit_denominator(64)
+    shown = f"{factor:.4g}×"
+    if fraction.denominator > 1 and abs(float(fraction) - factor) <= 1e-9 * abs(factor):
+        shown += f" (= {fraction.numerator}/{fraction.denominator})"
     return Diagnosis(
         "scaled",
         factor,
-        f"{grad_label(name)} is {factor:.4g}× the finite-difference value at every probe: "
+        f"{grad_label(name)} is {shown} the finite-difference value at every probe: "
         + _describe_factor(factor),
     )
 
