@@ -81,6 +81,19 @@ NOISE_LINE_ATTEMPTS = 3
 EXTRA_ENTRIES = 2
 
 
+@dataclass(frozen=True)
+class _Line:
+    """One probe's line through parameter ``index``: ``x + t·d``, with ``d`` one entry
+    scaled by ``scale`` or a whole ``direction``, and the candidate gradients it judges."""
+
+    index: int
+    candidates: Mapping[str, NDArray[np.float64]]
+    slack: Mapping[str, float]  # allowed rounding of each candidate's derivative
+    entry: tuple[int, ...] | None
+    direction: NDArray[np.float64] | None
+    scale: float
+
+
 class _NonFiniteLossError(Exception):
     """The loss was not finite at a probe point."""
 
@@ -176,9 +189,8 @@ class _Checker:
             if entry is not None
             else max(size.values())
         )
-        found = self._line(
-            index, candidates, slack, entry, direction, scale, max(size.values()), reference
-        )
+        line = _Line(index, candidates, slack, entry, direction, scale)
+        found = self._line(line, max(size.values()), reference)
         verdicts = found.verdicts.values()
         if (
             direction is None
@@ -196,12 +208,7 @@ class _Checker:
 
     def _line(
         self,
-        index: int,
-        candidates: Mapping[str, NDArray[np.float64]],
-        slack_per_unit: Mapping[str, float],
-        entry: tuple[int, ...] | None,
-        direction: NDArray[np.float64] | None,
-        scale: float,
+        line: _Line,
         magnitude: float,
         reference: float,
     ) -> Probe:
@@ -209,6 +216,7 @@ class _Checker:
 
         ``magnitude`` is ``Σ|gᵢ·dᵢ|``, the size of the user's gradient along the probe.
         """
+        candidates = line.candidates
         primary = "given" if "given" in candidates else next(iter(candidates))
         wanted = (
             noise_tolerance(self.sigma, 1.0) / (RESOLUTION * magnitude)
@@ -219,9 +227,7 @@ class _Checker:
         attempts: list[dict[str, Verdict]] = []
         moved = False
         for _ in range(MAX_RETRIES + KINK_RETRIES + 1):
-            verdicts, changed = self._stencil(
-                index, candidates, slack_per_unit, entry, direction, scale, step
-            )
+            verdicts, changed = self._stencil(line, step)
             attempts.append(verdicts)
             moved = moved or changed
             if any(v.passed and _precise(v, reference) for v in verdicts.values()):
@@ -235,8 +241,8 @@ class _Checker:
         settled = {name: _settle([a[name] for a in attempts], reference) for name in candidates}
         final = settled[primary][0]
         return Probe(
-            index=entry,
-            scale=scale,
+            index=line.entry,
+            scale=line.scale,
             verdicts={name: verdict for name, (verdict, _) in settled.items()},
             loss_moved=moved,
             inconclusive=settled[primary][1],
@@ -245,15 +251,17 @@ class _Checker:
 
     def _stencil(
         self,
-        index: int,
-        candidates: Mapping[str, NDArray[np.float64]],
-        slack_per_unit: Mapping[str, float],
-        entry: tuple[int, ...] | None,
-        direction: NDArray[np.float64] | None,
-        scale: float,
+        line: _Line,
         step: float,
     ) -> tuple[dict[str, Verdict], bool]:
         """The loss at the five points of one step, judged for every candidate gradient."""
+        index, candidates, entry, direction, scale = (
+            line.index,
+            line.candidates,
+            line.entry,
+            line.direction,
+            line.scale,
+        )
         base = self.evaluator.snapshots[index]
         base64 = base.astype(np.float64)
         values = np.empty(len(OFFSETS))
@@ -282,7 +290,7 @@ class _Checker:
                 )
             values[k] = value
         verdicts = {
-            name: judge(values, predictions[name], step, self.sigma, slack_per_unit[name], self.eps)
+            name: judge(values, predictions[name], step, self.sigma, line.slack[name], self.eps)
             for name in candidates
         }
         return verdicts, bool(np.any(values != self.f0))

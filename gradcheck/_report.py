@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 DiagnosisKind = Literal[
     "ok",
@@ -21,18 +21,7 @@ DiagnosisKind = Literal[
 ]
 
 #: Every diagnosis kind, in the order the report explains them.
-DIAGNOSIS_KINDS: tuple[DiagnosisKind, ...] = (
-    "ok",
-    "shape",
-    "transposed",
-    "scaled",
-    "negated",
-    "zero",
-    "nonfinite",
-    "missing",
-    "mutated",
-    "mismatch",
-)
+DIAGNOSIS_KINDS: tuple[DiagnosisKind, ...] = get_args(DiagnosisKind)
 
 
 @dataclass(frozen=True)
