@@ -102,6 +102,44 @@ def noise_tolerance(sigma: float, step: float) -> float:
     return NOISE_SIGMAS * sigma * _NOISE_GAIN / step
 
 
+#: ‖c‖ of the central difference D(h) = (f(h) − f(−h)) / 2h: √2 / 2.
+_CENTRAL_GAIN = float(np.linalg.norm(_CENTRAL_H))
+
+
+def judge_central(
+    values: NDArray[np.float64],
+    predictions: NDArray[np.float64],
+    step: float,
+    sigma: float,
+    gradient_slack: float,
+    eps: float,
+) -> Verdict:
+    """The quick first look: the central difference D(h) from f(±h) alone.
+
+    It may only let a probe pass, never fail it: the tolerance has no room for
+    truncation or kinks (noise, the gradient's rounding and the ε^(2/3) floor only), so
+    agreement within it is as strict as any verdict gets, and disagreement just means
+    the full five-point stencil is needed.
+    """
+    changes = values - values[2]
+    numeric = float(_CENTRAL_H @ changes) / step
+    analytic = float(_CENTRAL_H @ predictions) / step
+    tolerance = (
+        NOISE_SIGMAS * sigma * _CENTRAL_GAIN / step + gradient_slack + eps ** (2 / 3) * abs(numeric)
+    )
+    return Verdict(
+        analytic=analytic,
+        numeric=numeric,
+        low=numeric,
+        high=numeric,
+        error=abs(analytic - numeric),
+        tolerance=tolerance,
+        kink=False,
+        step=step,
+        noise_limited=True,
+    )
+
+
 def judge(
     values: NDArray[np.float64],
     predictions: NDArray[np.float64],
