@@ -278,7 +278,8 @@ def cost_section(cost: bench_cost.CostResults, png: Path, out: Path) -> str:
         "",
         "The default check's cost does not grow with the parameter count: a parameter with "
         "more than 32 entries gets 2 random ±1 directions and 2 single entries (4 probes of "
-        "4 loss calls each), a smaller one every entry, and 10 loss calls go to the value "
+        "2 loss calls each when the quick first look settles them, 4 or more otherwise), a "
+        "smaller one every entry, and 10 loss calls go to the value "
         "at x and the estimate of the loss's rounding noise; a probe that fails is retried. "
         f"Its loss calls here, by h: {calls_by_h}. The full check's and the loop's grow "
         "in proportion to the parameters. A loss + backward costs "
@@ -439,9 +440,10 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
                 else "; the rest is gradcheck's own work. "
             )
             + "Reaching 8× would take fewer probes per parameter or fewer loss values per "
-            "probe (10 calls for the noise estimate, then 4 per probe, 4 probes per large "
-            "parameter), which would trade away some of what the check rests on; that is a "
-            "design decision for the core and is not changed here. Against the alternatives "
+            "probe (10 calls for the value at x and the noise estimate, then 2 per probe that "
+            "passes at the quick first look or 4 and more per probe that needs the five-point "
+            "stencil, 4 probes per large parameter), which would trade away some of what the "
+            "check rests on. Against the alternatives "
             "the default check is cheap: "
             + ", ".join(
                 f"{bench_cost.LABELS[r.method]} {'≈ ' if r.extrapolated else ''}{r.ratio:,.0f}×"
