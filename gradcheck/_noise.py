@@ -21,9 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradcheck._evaluate import Evaluator
+from gradcheck._params import param_scale
+
 #: Points on the line (Moré & Wild use m = 6..8; 8 gives differences up to order 6 with at
 #: least 3 values each).
 NOISE_POINTS = 9
+#: How many times the noise line may be lengthened when rounding hides every change on it.
+NOISE_LINE_ATTEMPTS = 3
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,67 @@ def noise_from_line(values: Sequence[float]) -> NoiseEstimate:
 def rounding_floor(values: Sequence[float], eps: float) -> float:
     """The noise no loss can avoid: half a unit in the last place of its value."""
     return 0.5 * eps * max(abs(v) for v in values)
+
+
+def estimate_noise(
+    evaluator: Evaluator,
+    f0: float,
+    rng: np.random.Generator,
+    global_scale: float,
+    param_eps: float,
+    loss_eps: float,
+    notes: list[str],
+) -> float:
+    """The loss's rounding noise σ, from difference tables on a short line (ECnoise).
+
+    The line runs through all parameters at once, ``δ = ε^(3/4)`` of each entry's scale:
+    tens of ulps in float32, far below any curvature scale, so differences of order ≥ 2
+    see only rounding. Its centre is a second evaluation at ``x``: the loss must be
+    deterministic. If rounding hides every change on the line (a loss computed in float32
+    but returned as a Python float moves by less than one float32 ulp), the line is too
+    short to see the noise, and is tried again 100× longer (Moré & Wild's remedy), twice.
+    """
+    directions = {
+        i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
+        * np.maximum(np.abs(s.astype(np.float64)), param_scale(s, global_scale))
+        for i, s in enumerate(evaluator.snapshots)
+    }
+    floor = rounding_floor([f0], loss_eps)
+    line_step = param_eps**0.75
+    for attempt in range(NOISE_LINE_ATTEMPTS):
+        line: list[float] = []
+        for j in range(NOISE_POINTS):
+            offset = (j - NOISE_POINTS // 2) * line_step
+            replaced = {
+                i: (s.astype(np.float64) + offset * directions[i]).astype(s.dtype)
+                for i, s in enumerate(evaluator.snapshots)
+            }
+            line.append(evaluator(replaced)[0])
+        centre = line[NOISE_POINTS // 2]
+        if attempt == 0 and centre != f0 and not (math.isnan(centre) and math.isnan(f0)):
+            raise ValueError(
+                f"the loss is not deterministic: two calls at the same parameters returned "
+                f"{f0!r} and {centre!r}. Fix its randomness (dropout masks, sampling, "
+                "shuffling) with a seed inside the loss, or check a deterministic version"
+            )
+        if not all(math.isfinite(v) for v in line):
+            notes.append("the loss was not finite on the noise-estimation line; noise set to 1 ulp")
+            return max(floor, loss_eps * abs(f0))
+        if len(set(line)) > NOISE_POINTS // 2:
+            if loss_eps < FLOAT32_EPS and all(float(np.float32(v)) == v for v in [f0, *line]):
+                # Every value is a float32: the loss was computed in float32 and returned
+                # as a Python float (a float64 loss lands on float32 values by chance
+                # about once in 2²⁹ per value). Its rounding is float32's, even where its
+                # rounded values happen to step so regularly that the table sees none.
+                floor = rounding_floor([f0], FLOAT32_EPS)
+            return max(noise_from_line(line).sigma, floor)
+        line_step *= 100
+    # The loss did not move at all, even on a line 10⁴ times longer: it is flat to within
+    # a resolution we cannot see (a saturated softmax computes log-sum-exp at the scale of
+    # its scores, so changes far below ε·|scores| vanish). Assume a loss of order one.
+    notes.append(
+        "the loss did not change at all when every parameter was nudged (saturated outputs, "
+        "or a loss that ignores its parameters?): its resolution was taken as that of a "
+        f"loss of order one, ε·max(|loss|, 1) = {loss_eps * max(abs(f0), 1.0):.1e}"
+    )
+    return max(floor, loss_eps * max(abs(f0), 1.0))

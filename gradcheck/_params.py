@@ -8,6 +8,7 @@ user's loss sees what it expects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -170,3 +171,11 @@ def bitwise_equal(a: NDArray[Any], b: NDArray[Any]) -> bool:
     a_c = np.ascontiguousarray(a)
     b_c = np.ascontiguousarray(b)
     return bool(np.array_equal(a_c.view(np.uint8), b_c.view(np.uint8)))
+
+
+def param_scale(array: NDArray[Any], fallback: float) -> float:
+    """A typical size of the parameter's entries: its RMS, or ``fallback`` if all zero."""
+    if array.size == 0:
+        return fallback
+    rms = float(np.sqrt(np.mean(np.square(array, dtype=np.float64))))
+    return rms if rms > 0 and math.isfinite(rms) else fallback
