@@ -114,16 +114,12 @@ class _Checker:
         for _ in range(self.options.directions):
             signs = self.rng.choice(np.array([-1.0, 1.0]), size=array.shape)
             plans.append((None, signs * entry_scales, 1.0))
-        chosen: list[int] = []
+        chosen: list[tuple[int, ...]] = []
         if self.options.entries and grad is not None and np.any(grad):
-            chosen.append(int(np.argmax(np.abs(grad))))
-        while len(chosen) < min(self.options.entries, array.size):
-            flat = int(self.rng.integers(array.size))
-            if flat not in chosen:
-                chosen.append(flat)
-        for flat in chosen:
-            idx = tuple(int(i) for i in np.unravel_index(flat, array.shape))
-            plans.append((idx, None, float(entry_scales[idx])))
+            largest = np.unravel_index(int(np.argmax(np.abs(grad))), array.shape)
+            chosen.append(tuple(int(i) for i in largest))
+        chosen += self.random_entries(array, self.options.entries - len(chosen), set(chosen))
+        plans.extend((idx, None, float(entry_scales[idx])) for idx in chosen)
         return plans
 
     def random_entries(
@@ -436,14 +432,15 @@ def check_gradients(
     use_inplace = (not wants_params(loss, len(args), params)) if inplace is None else inplace
     evaluator = Evaluator(loss, layout, user_arrays, args, kwargs or {}, inplace=use_inplace)
     try:
-        return _check(evaluator, loss, grads, layout, rng, options, seed)
+        report = _check(evaluator, grads, layout, rng, options, seed)
     finally:
         evaluator.restore()
+    notify_check(report)
+    return report
 
 
 def _check(
     evaluator: Evaluator,
-    loss: Callable[..., Any],
     grads: object,
     layout: ParamLayout,
     rng: np.random.Generator,
@@ -477,9 +474,7 @@ def _check(
             )
             for n, s, g in zip(names, evaluator.snapshots, grad_copies, strict=True)
         )
-        report = GradientReport(broken, evaluator.calls, float("nan"), seed, tuple(notes))
-        notify_check(report)
-        return report
+        return GradientReport(broken, evaluator.calls, float("nan"), seed, tuple(notes))
 
     # ---- noise: a short line through all parameters at once (ECnoise), whose centre is
     # a second evaluation at x: the loss must be deterministic.
@@ -505,6 +500,4 @@ def _check(
     results = _share_factor(results, checker.factor_fits)
     notes.extend(checker.notes)
     notes.extend(common_notes(results))
-    report = GradientReport(tuple(results), evaluator.calls, sigma, seed, tuple(notes))
-    notify_check(report)
-    return report
+    return GradientReport(tuple(results), evaluator.calls, sigma, seed, tuple(notes))

@@ -84,6 +84,7 @@ def estimate_noise(
         * np.maximum(np.abs(s.astype(np.float64)), param_scale(s, global_scale))
         for i, s in enumerate(evaluator.snapshots)
     }
+    bases = [s.astype(np.float64) for s in evaluator.snapshots]
     floor = rounding_floor([f0], loss_eps)
     line_step = param_eps**0.75
     for attempt in range(NOISE_LINE_ATTEMPTS):
@@ -91,8 +92,8 @@ def estimate_noise(
         for j in range(NOISE_POINTS):
             offset = (j - NOISE_POINTS // 2) * line_step
             replaced = {
-                i: (s.astype(np.float64) + offset * directions[i]).astype(s.dtype)
-                for i, s in enumerate(evaluator.snapshots)
+                i: (base + offset * directions[i]).astype(evaluator.snapshots[i].dtype)
+                for i, base in enumerate(bases)
             }
             line.append(evaluator(replaced)[0])
         centre = line[NOISE_POINTS // 2]

@@ -70,6 +70,11 @@ class Line:
     direction: NDArray[np.float64] | None
     scale: float
 
+    @property
+    def primary(self) -> str:
+        """The candidate the verdict is about: the gradient as given, when its shape fits."""
+        return "given" if "given" in self.candidates else next(iter(self.candidates))
+
 
 #: The stencil's points in the order they are evaluated: ±h first (the quick look), ±2h.
 _EVALUATION_ORDER = (1, 3, 0, 4)
@@ -149,7 +154,7 @@ class Prober:
         ``magnitude`` is ``Σ|gᵢ·dᵢ|``, the size of the user's gradient along the probe.
         """
         candidates = line.candidates
-        primary = "given" if "given" in candidates else next(iter(candidates))
+        primary = line.primary
         wanted = (
             noise_tolerance(self.sigma, 1.0) / (RESOLUTION * magnitude)
             if magnitude > 0
@@ -202,7 +207,7 @@ class Prober:
         values = np.zeros(len(OFFSETS))
         values[OFFSETS.index(0)] = self.f0
         predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
-        primary = "given" if "given" in candidates else next(iter(candidates))
+        primary = line.primary
         for k in _EVALUATION_ORDER:
             offset = OFFSETS[k]
             if quick and offset in (-2, 2):
@@ -249,18 +254,22 @@ def _width(verdict: Verdict) -> float:
     return verdict.tolerance + verdict.high - verdict.low
 
 
+def _size(verdict: Verdict, reference: float) -> float:
+    """The gradient's size an attempt's width is judged against."""
+    return max(abs(verdict.analytic), abs(verdict.numeric), reference)
+
+
 def _relative_width(verdict: Verdict, reference: float) -> float:
     """The width relative to the gradient's size; 0 where the gradient is exactly zero
     along the probe (nothing to resolve: a zero derivative within noise passes)."""
-    size = max(abs(verdict.analytic), abs(verdict.numeric), reference)
+    size = _size(verdict, reference)
     return _width(verdict) / size if size > 0 else 0.0
 
 
 def _precise(verdict: Verdict, reference: float) -> bool:
     """Whether an attempt is precise enough to settle a probe: its width is at most
     PRECISION of the gradient's size (the parameter's, along this kind of probe)."""
-    size = max(abs(verdict.analytic), abs(verdict.numeric), reference)
-    return _width(verdict) <= PRECISION * size
+    return _width(verdict) <= PRECISION * _size(verdict, reference)
 
 
 def _next_step(
