@@ -162,9 +162,14 @@ class Prober:
         )
         step = min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
         attempts: list[dict[str, Verdict]] = []
+        # The loss is deterministic, so a step tried before (a step back down after a
+        # step up) gives the same verdicts: reuse them instead of calling the loss again.
+        tried: dict[float, tuple[dict[str, Verdict], bool]] = {}
         moved = False
         for _ in range(MAX_RETRIES + KINK_RETRIES + 1):
-            verdicts, changed = self._stencil(line, step, quick=not attempts, reference=reference)
+            if step not in tried:
+                tried[step] = self._stencil(line, step, quick=not attempts, reference=reference)
+            verdicts, changed = tried[step]
             attempts.append(verdicts)
             moved = moved or changed
             if any(v.passed and _precise(v, reference) for v in verdicts.values()):
@@ -312,14 +317,21 @@ def _next_step(
     return None
 
 
+def _smooth(verdict: Verdict) -> bool:
+    """Whether an attempt saw a smooth line: no kink, and noise (not the estimates'
+    spread) dominating its tolerance."""
+    return verdict.noise_limited and not verdict.kink
+
+
 def _settle(history: Sequence[Verdict], reference: float) -> tuple[Verdict, bool]:
     """One verdict from a probe's attempts, and whether the probe is inconclusive.
 
     A precise pass settles it. Attempts whose ranges (widened by their tolerances) share no
-    value mean the numeric derivative moves with the step (kinks): no verdict; so do
-    failures only at steps larger than a pass where the line is already rough. Otherwise
-    a failure stands (the most precise failing attempt is reported), and when only
-    imprecise passes are left, the best of those passes.
+    value mean the numeric derivative moves with the step (kinks): no verdict, unless the
+    user's value lies beyond them all by more than they move (see
+    :func:`_beyond_movement`); so do failures only at steps larger than a pass where the
+    line is already rough. Otherwise a failure stands (the most precise failing attempt is
+    reported), and when only imprecise passes are left, the best of those passes.
     """
     passes = [v for v in history if v.passed]
     precise_passes = [v for v in passes if _precise(v, reference)]
@@ -333,7 +345,29 @@ def _settle(history: Sequence[Verdict], reference: float) -> tuple[Verdict, bool
     if failures and not (passes and rough_only):
         floor = max(v.low - v.tolerance for v in history)
         ceiling = min(v.high + v.tolerance for v in history)
-        return min(failures, key=_width), floor > ceiling
+        moving = floor > ceiling
+        return min(failures, key=_width), moving and not _beyond_movement(history)
     if failures:
         return min(passes, key=_width), True
     return min(passes, key=_width), False
+
+
+def _beyond_movement(history: Sequence[Verdict]) -> bool:
+    """Whether a failure stands although the numeric derivative moved with the step.
+
+    Steps that cross kinks shift the estimates; as the step shrinks the kinks drop out
+    and the estimates settle. When the finest attempt sees a smooth line (no kink, noise
+    dominating its spread) and fails, and the user's value lies farther outside the hull
+    of all attempts than that hull is wide (everything the step changes did to the
+    numeric value, tolerances included), no step explains the gap: the gradient is wrong.
+    A random direction through a ReLU layer at zero biases does this: its largest step
+    crosses kinks and moves the estimates by 1e-8, its finer steps agree with each other,
+    and a wrong entry puts the user's value 4e-7 away from all of them.
+    """
+    finest = min(history, key=lambda v: (v.step, _width(v)))
+    if finest.passed or not _smooth(finest):
+        return False
+    hull_low = min(v.low - v.tolerance for v in history)
+    hull_high = max(v.high + v.tolerance for v in history)
+    distance = max(hull_low - finest.analytic, finest.analytic - hull_high)
+    return distance > hull_high - hull_low

@@ -345,3 +345,42 @@ def test_code_review_squared_loss_revisions() -> None:
     for result in bad.results:
         assert result.diagnosis.factor == pytest.approx(2 / 5, rel=1e-6)
     assert any("normalisation" in note for note in bad.notes)
+
+
+# ------------------------------------------------- small slips, and where they are
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_wrong_b1_entry_is_caught_through_kinks(seed: int) -> None:
+    """One db1 entry off by 1% of the largest, at initialisation (zero biases: a direction
+    through b1 crosses kinks at its largest step, so the numeric value moves a little
+    with the step). The backward's value lies farther outside every attempt than they
+    spread, so the failure stands instead of being called inconclusive."""
+    net = forum_net("row_major")
+    grads = net.grads()
+    rng = np.random.default_rng(100 + seed)
+    wrong = int(rng.integers(grads["b1"].size))
+    grads["b1"] = grads["b1"].copy()
+    grads["b1"][0, wrong] += 0.01 * np.abs(grads["b1"]).max()
+    report = gradcheck.check_gradients(net.loss, grads, net.params, seed=seed)
+    assert _only_failures(report) == ["b1"], str(report)
+
+
+def test_no_loss_value_is_computed_twice() -> None:
+    """A probe that steps up and back down reuses the verdict of a step it already tried:
+    apart from the deliberate second call at x (the determinism check), every loss call
+    is at a new point."""
+    net = forum_net("row_major")
+    grads = net.grads()
+    grads["b1"] = grads["b1"].copy()
+    grads["b1"][0, 696] += 0.01 * np.abs(grads["b1"]).max()  # retried at several steps
+    seen: list[bytes] = []
+
+    def loss(params: dict[str, np.ndarray]) -> float:
+        seen.append(b"".join(np.ascontiguousarray(params[k]).tobytes() for k in sorted(params)))
+        return net.loss(params)
+
+    report = gradcheck.check_gradients(loss, grads, net.params, seed=1)
+    assert not report.passed
+    assert len(seen) == report.loss_calls
+    assert len(set(seen)) == len(seen) - 1
