@@ -106,7 +106,14 @@ class _Checker:
     def plan(
         self, array: NDArray[Any], grad: NDArray[np.float64] | None, scale: float
     ) -> list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]]:
-        """The probes for one parameter: every entry if small, else directions + entries."""
+        """The first probes of one parameter: every entry if small, else random ±1
+        directions and the entry with the largest gradient.
+
+        A direction tests every entry at once; the largest entry is where a slip that
+        scales the gradient is measured most precisely (a direction through many ReLU
+        units crosses many kinks, which widen its range). Random entries, which only say
+        *where*, wait until something fails: see :meth:`localise`.
+        """
         entry_scales = np.maximum(np.abs(array.astype(np.float64)), scale)
         if self.options.full or array.size <= self.options.max_entries:
             return [(idx, None, float(entry_scales[idx])) for idx in np.ndindex(array.shape)]
@@ -114,13 +121,19 @@ class _Checker:
         for _ in range(self.options.directions):
             signs = self.rng.choice(np.array([-1.0, 1.0]), size=array.shape)
             plans.append((None, signs * entry_scales, 1.0))
-        chosen: list[tuple[int, ...]] = []
         if self.options.entries and grad is not None and np.any(grad):
-            largest = np.unravel_index(int(np.argmax(np.abs(grad))), array.shape)
-            chosen.append(tuple(int(i) for i in largest))
-        chosen += self.random_entries(array, self.options.entries - len(chosen), set(chosen))
-        plans.extend((idx, None, float(entry_scales[idx])) for idx in chosen)
+            flat = int(np.argmax(np.abs(grad)))
+            largest = tuple(int(i) for i in np.unravel_index(flat, array.shape))
+            plans.append((largest, None, float(entry_scales[largest])))
         return plans
+
+    def localise(
+        self, array: NDArray[Any], probed: set[tuple[int, ...]], scale: float
+    ) -> list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]]:
+        """Random entries to probe after a failure, so that the report can say where:
+        as many as make ``entries`` entries in all."""
+        chosen = self.random_entries(array, self.options.entries - len(probed), probed)
+        return [(idx, None, max(abs(float(array[idx])), scale)) for idx in chosen]
 
     def random_entries(
         self, array: NDArray[Any], count: int, exclude: set[tuple[int, ...]]
@@ -191,12 +204,20 @@ class _Checker:
             eps = float(np.finfo(grad.dtype).eps) if grad.dtype.kind == "f" else 2.0**-52
             primary_grad = next(iter(candidates.values()))
             plans = self.plan(array, primary_grad, scale)
-            probed = {entry for entry, _, _ in plans if entry is not None}
             try:
                 for entry, direction, entry_scale in plans:
                     probes.extend(
                         self.prober.probe(index, candidates, eps, entry, direction, entry_scale)
                     )
+                # A failing direction says that something is wrong, not where: entries.
+                primary = next(iter(candidates))
+                if any(not (p.inconclusive or p.verdicts[primary].passed) for p in probes):
+                    probed = {p.index for p in probes if p.index is not None}
+                    for entry, direction, entry_scale in self.localise(array, probed, scale):
+                        probes.extend(
+                            self.prober.probe(index, candidates, eps, entry, direction, entry_scale)
+                        )
+                probed = {p.index for p in probes if p.index is not None}
                 # A direction that could not decide (kinks closer than noise lets the step
                 # go) is replaced by entries: one entry moves one unit's kinks only.
                 missing = EXTRA_ENTRIES * sum(p.inconclusive for p in probes)
@@ -248,10 +269,16 @@ class _Checker:
                 passed=slip is None,
                 diagnosis=diagnosis,
             )
-        worst = max(conclusive(probes) or probes, key=lambda p: p.verdicts[primary].ratio)
-        v = worst.verdicts[primary]
         undecided = not conclusive(probes)
         passed = slip is None and (undecided or all_pass(probes, primary))
+        # Show the worst probe; for a failure, the worst failing entry if there is one (an
+        # index says where, a direction only that something is wrong).
+        shown = conclusive(probes) or probes
+        failing_entries = [
+            p for p in shown if p.index is not None and not p.verdicts[primary].passed
+        ]
+        worst = max(failing_entries or shown, key=lambda p: p.verdicts[primary].ratio)
+        v = worst.verdicts[primary]
         if passed and undecided:
             self.notes.append(
                 f"{name}: no verdict: every probe crossed kinks closer together than the "
@@ -398,8 +425,10 @@ def check_gradients(
             per entry) instead of random directions for large ones.
         max_entries: parameters with at most this many entries are checked entry by entry.
         directions: random ±1 directions per larger parameter.
-        entries: single entries per larger parameter (the largest gradient entry, then
-            random ones), so a report can point at an index.
+        entries: single entries per larger parameter: the largest gradient entry is
+            always probed; random ones make up the rest only when a probe of that
+            parameter failed, so that the report can point at an index. ``0`` probes
+            directions only.
         seed: seeds the random directions and entries: the same seed gives the same report.
             ``None`` draws a fresh seed (recorded in ``report.seed``).
         inplace: force (``True``) or forbid (``False``) calling the loss in place; ``None``

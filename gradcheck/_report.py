@@ -52,7 +52,8 @@ class ParameterResult:
         passed: whether the gradient agrees with the finite differences.
         diagnosis: what kind of mistake it is (``kind == "ok"`` when passed).
         method: ``"entries"`` (every entry probed), ``"directions"`` (random directions and
-            a few entries) or ``"none"`` (nothing could be compared, e.g. a wrong shape).
+            the largest entry, more entries after a failure) or ``"none"`` (nothing could
+            be compared, e.g. a wrong shape).
         probes: how many entries or directions were compared.
         kinks: how many of those straddled a kink (checked against one-sided derivatives).
         inconclusive: how many random directions crossed kinks closer together than the

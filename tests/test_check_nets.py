@@ -366,6 +366,49 @@ def test_one_wrong_b1_entry_is_caught_through_kinks(seed: int) -> None:
     assert _only_failures(report) == ["b1"], str(report)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_scale_slip_of_1e_4_is_caught_at_the_largest_entry(layout: str) -> None:
+    """db1 × (1 + 1e-4) on the course net at initialisation: the directions through 100
+    ReLU units at zero bias are too rough to resolve it for every seed, the entry with
+    the largest gradient is not."""
+    rng = np.random.default_rng(1)
+    module = getattr(two_layer_relu, layout)
+    X, y = spiral(100, 3, noise=0.2, rng=rng, layout=layout)
+    params = module.init_params(d_in=2, hidden=100, classes=3, rng=rng)
+    grads = dict(module.gradients(params, X, y))
+    grads["b1"] = grads["b1"] * (1 + 1e-4)
+    for seed in range(3):
+        report = gradcheck.check_gradients(lambda p: module.loss(p, X, y), grads, params, seed=seed)
+        assert _only_failures(report) == ["b1"], str(report)
+        assert report["b1"].diagnosis.kind == "scaled"
+
+
+def test_correct_code_pays_for_directions_and_the_largest_entry_only(forum: Net) -> None:
+    """On correct code each large parameter gets two directions and its largest entry
+    (two loss calls each when the first look agrees), b2 its two entries, and the value at
+    x and the noise line take ten: 32 calls. Random entries wait for a failure."""
+    grads = forum.grads()
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert report.passed, str(report)
+    assert [r.probes for r in report] == [3, 3, 3, 2]
+    for name in ("W1", "b1", "W2"):
+        largest = np.unravel_index(np.argmax(np.abs(grads[name])), grads[name].shape)
+        assert report[name].method == "directions"
+        assert report[name].worst_index in (None, tuple(int(i) for i in largest))
+    assert report.loss_calls <= 40
+
+
+def test_a_failing_parameter_gets_entries_and_reports_one(forum: Net) -> None:
+    """After a failing direction, random entries follow so the report says where."""
+    grads = forum.grads()
+    grads["W2"] = -grads["W2"]
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["W2"]
+    assert report["W2"].probes == 4  # two directions, the largest entry, one random entry
+    assert report["W2"].worst_index is not None
+    assert report["W1"].probes == 3
+
+
 def test_no_loss_value_is_computed_twice() -> None:
     """A probe that steps up and back down reuses the verdict of a step it already tried:
     apart from the deliberate second call at x (the determinism check), every loss call
