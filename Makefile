@@ -29,7 +29,7 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# Benchmarks (not part of test): about 7 minutes; writes docs/benchmarks.md and
+# Benchmarks (not part of test): about 7 minutes (8 under load); writes docs/benchmarks.md and
 # docs/img/bench_cost.png. The bench extra (scipy, numdifftools) has its own stamp.
 BENCH_STAMP := $(VENV)/.installed-bench
 

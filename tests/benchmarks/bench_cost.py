@@ -34,6 +34,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import _common  # noqa: E402
+import numpy as np  # noqa: E402
 from _common import (  # noqa: E402
     ForumNet,
     Params,
@@ -93,10 +94,21 @@ class SizeBase:
 
 
 @dataclass
+class OwnWork:
+    """The default check of a stand-in loss that costs next to nothing: its time is
+    gradcheck's own work (copies, bookkeeping, judging) for that many loss calls."""
+
+    hidden: int
+    loss_calls: int
+    seconds: float  # fastest run
+
+
+@dataclass
 class CostResults:
     quick: bool
     bases: dict[int, SizeBase] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
+    own_work: dict[int, OwnWork] = field(default_factory=dict)
     #: The classic loop's numeric gradient of the correct net, reused by bench_bugs.
     classic_gradients: dict[int, Params] = field(default_factory=dict)
 
@@ -115,6 +127,29 @@ def measure_size(hidden: int, slow: bool, results: CostResults) -> None:
     results.bases[hidden] = SizeBase(hidden, problem.size, loss_s, base_s)
     for method in METHODS if slow else ("default",):
         measure_method(problem, method, loss_s, results)
+    results.own_work[hidden] = measure_own_work(problem)
+
+
+def measure_own_work(problem: ForumNet) -> OwnWork:
+    """Time the default check of a loss that is exactly linear in the parameters, with the
+    net's correct gradients as its gradient: ``f0 + Σ⟨g, p − p0⟩`` costs microseconds per
+    call, so the check's time is gradcheck's own work for its loss calls."""
+    grads = problem.grads()
+    base = {k: v.copy() for k, v in problem.params.items()}
+    f0 = problem.loss(problem.params)
+    calls = [0]
+
+    def linear(params: Params) -> float:
+        calls[0] += 1
+        return f0 + sum(float(np.vdot(grads[k], params[k] - base[k])) for k in grads)
+
+    def check() -> None:
+        gradcheck.check_gradients(linear, grads, problem.params)
+
+    check()  # warm-up, and the calls of one run
+    loss_calls = calls[0]
+    seconds = best_of(check, MAX_REPEAT, budget_s=1.0)
+    return OwnWork(problem.hidden, loss_calls, seconds)
 
 
 def measure_method(problem: ForumNet, method: str, loss_s: float, results: CostResults) -> None:
