@@ -39,6 +39,11 @@ class Probe:
     inconclusive: bool = False
     #: The settled verdict's width relative to the gradient's size (see PRECISION).
     uncertainty: float = 0.0
+    #: The parameter's own value along the probe, ``⟨x, Δ⟩ / h`` at the settled verdict's
+    #: step, from the same stored displacements and formula as its ``analytic`` (so
+    #: ``x[index]·scale`` for an entry, ``⟨x, d⟩`` for a direction): a gradient ``g + c·x``
+    #: would have had the analytic value ``analytic + c·along``.
+    along: float = 0.0
 
 
 def conclusive(probes: Sequence[Probe]) -> list[Probe]:

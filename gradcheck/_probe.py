@@ -20,6 +20,8 @@ from numpy.typing import NDArray
 from gradcheck._diagnose import Probe
 from gradcheck._evaluate import Evaluator
 from gradcheck._stencil import (
+    _CENTRAL_H,
+    _RICHARDSON,
     GRADIENT_ULPS,
     OFFSETS,
     Verdict,
@@ -164,12 +166,12 @@ class Prober:
         attempts: list[dict[str, Verdict]] = []
         # The loss is deterministic, so a step tried before (a step back down after a
         # step up) gives the same verdicts: reuse them instead of calling the loss again.
-        tried: dict[float, tuple[dict[str, Verdict], bool]] = {}
+        tried: dict[float, tuple[dict[str, Verdict], bool, float]] = {}
         moved = False
         for _ in range(MAX_RETRIES + KINK_RETRIES + 1):
             if step not in tried:
                 tried[step] = self._stencil(line, step, quick=not attempts, reference=reference)
-            verdicts, changed = tried[step]
+            verdicts, changed, _ = tried[step]
             attempts.append(verdicts)
             moved = moved or changed
             if any(v.passed and _precise(v, reference) for v in verdicts.values()):
@@ -189,16 +191,21 @@ class Prober:
             loss_moved=moved,
             inconclusive=settled[primary][1],
             uncertainty=_relative_width(final, reference),
+            along=tried[final.step][2],
         )
 
     def _stencil(
         self, line: Line, step: float, *, quick: bool, reference: float
-    ) -> tuple[dict[str, Verdict], bool]:
+    ) -> tuple[dict[str, Verdict], bool, float]:
         """The loss at the five points of one step, judged for every candidate gradient.
 
         With ``quick``, f(±h) come first: if the central difference alone agrees with the
         user's value within noise, precisely, the probe passes on two loss calls (the
         strictest test there is); otherwise f(±2h) follow and the five estimates judge.
+
+        Also returns the parameter's own value along the line, ``⟨x, Δ⟩ / h`` from the same
+        stored displacements and the same formula as the verdicts' ``analytic`` (see
+        :attr:`Probe.along`).
         """
         index, candidates, entry, direction, scale = (
             line.index,
@@ -212,6 +219,8 @@ class Prober:
         values = np.zeros(len(OFFSETS))
         values[OFFSETS.index(0)] = self.f0
         predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
+        # ⟨x, Δ⟩ at each point: what a gradient off by c·x would add to the predictions.
+        own = np.zeros(len(OFFSETS))
         primary = line.primary
         for k in _EVALUATION_ORDER:
             offset = OFFSETS[k]
@@ -220,13 +229,23 @@ class Prober:
                     values, predictions[primary], step, self.sigma, line.slack[primary], self.eps
                 )
                 if first.passed and _precise(first, reference):
-                    return {primary: first} | {
-                        name: judge_central(
-                            values, predictions[name], step, self.sigma, line.slack[name], self.eps
-                        )
-                        for name in candidates
-                        if name != primary
-                    }, bool(np.any(values != self.f0))
+                    return (
+                        {primary: first}
+                        | {
+                            name: judge_central(
+                                values,
+                                predictions[name],
+                                step,
+                                self.sigma,
+                                line.slack[name],
+                                self.eps,
+                            )
+                            for name in candidates
+                            if name != primary
+                        },
+                        bool(np.any(values != self.f0)),
+                        float(_CENTRAL_H @ own) / step,
+                    )
                 quick = False
             if entry is not None:
                 stored = base.copy()
@@ -234,12 +253,14 @@ class Prober:
                 delta = float(stored[entry]) - float(base64[entry])
                 for name, g in candidates.items():
                     predictions[name][k] = float(g[entry]) * delta
+                own[k] = float(base64[entry]) * delta
             else:
                 assert direction is not None
                 stored = (base64 + (offset * step) * direction).astype(base.dtype)
                 delta_array = stored.astype(np.float64) - base64
                 for name, g in candidates.items():
                     predictions[name][k] = float(np.vdot(g, delta_array))
+                own[k] = float(np.vdot(base64, delta_array))
             value, _, _ = self.evaluator({index: stored})
             if not math.isfinite(value):
                 raise NonFiniteLossError(
@@ -251,7 +272,7 @@ class Prober:
             name: judge(values, predictions[name], step, self.sigma, line.slack[name], self.eps)
             for name in candidates
         }
-        return verdicts, bool(np.any(values != self.f0))
+        return verdicts, bool(np.any(values != self.f0)), float(_RICHARDSON @ own) / step
 
 
 def _width(verdict: Verdict) -> float:
