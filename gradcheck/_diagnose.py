@@ -8,6 +8,9 @@ one ``n`` (tolerance ``τ``). The patterns, tried in order:
 * ``negated`` / ``scaled``: one factor ``c`` explains every probe, ``a ≈ c·n`` (least
   squares over the probes where ``n`` stands out of its tolerance), with residuals within
   ``(1 + |c|)·τ``. ``c`` within 1% of −1 is ``negated``;
+* ``regularisation``: one coefficient ``c`` explains every probe as ``n ≈ a + c·w``, where
+  ``w = ⟨x, d⟩`` is the parameter's own value along the probe: the backward lacks (or has
+  too much of) the gradient ``c·x`` of an L2 term ``½·c·Σx²``;
 * ``mismatch``: anything else.
 """
 
@@ -161,6 +164,115 @@ def common_factor(fits: Sequence[FactorFit]) -> float | None:
     return simplest_between(low, high, middle) or min(max(middle, low), high)
 
 
+#: A probe pins the regularisation coefficient only if its own interval for ``c`` is this
+#: narrow relative to ``c`` (±10%, as PRECISION for a verdict): two such probes agreeing by
+#: chance, when the error is not proportional to the parameter, is unlikely.
+REG_PRECISION = 0.1
+#: Probes that must each pin ``c`` on their own: any single probe is explained by some
+#: ``c`` (``(n − a)/w``), so only agreement between at least two says anything.
+REG_MIN_PROBES = 2
+
+
+@dataclass(frozen=True)
+class RegularisationFit:
+    """A coefficient ``c`` with ``n ≈ a + c·w`` on every probe, and the interval allowed."""
+
+    value: float
+    low: float
+    high: float
+
+
+def fit_regularisation(probes: Sequence[Probe]) -> RegularisationFit | None:
+    """The coefficient ``c`` with ``n ≈ a + c·w`` on every probe (``w`` = :attr:`Probe.along`),
+    or ``None`` if there is none, or the probes cannot tell.
+
+    Each conclusive probe's range widened by its tolerance holds the true derivative, so
+    ``c`` lies in ``[(low − τ − a)/w, (high + τ − a)/w]`` (ends swapped for ``w < 0``); ``c``
+    must lie in all of them. A probe with ``w = 0`` cannot show ``c`` and must pass as it is.
+    Probes that saw a kink are left out (their range holds only at the step they settled on).
+    At least REG_MIN_PROBES probes must each exclude ``c = 0`` (fail as given) and pin ``c``
+    to REG_PRECISION. The estimate is the least-squares fit weighted by each probe's
+    precision, replaced by a round number (1 to 3 significant digits) when that lies in
+    every interval and within 1% of the fit: 0.001, not 0.00100003.
+    """
+    # A probe that saw a kink is left out: its range is the one-sided slopes at the step
+    # it settled on, which was chosen (by retries) for the given value only; another value
+    # outside that range may well be valid at a smaller step, so it can neither confirm nor
+    # refute ``c``.
+    decided = [p for p in conclusive(probes) if not p.verdicts["given"].kink]
+    low, high = -math.inf, math.inf
+    pinned = 0
+    numerator = denominator = 0.0
+    for p in decided:
+        v = p.verdicts["given"]
+        if p.along == 0:
+            if not v.passed:
+                return None
+            continue
+        ends = sorted(
+            (
+                (v.low - v.tolerance - v.analytic) / p.along,
+                (v.high + v.tolerance - v.analytic) / p.along,
+            )
+        )
+        low, high = max(low, ends[0]), min(high, ends[1])
+        middle = (ends[0] + ends[1]) / 2
+        if ends[0] * ends[1] > 0 and ends[1] - ends[0] <= 2 * REG_PRECISION * abs(middle):
+            pinned += 1
+            # Least squares of (n − a) ≈ c·w over the pinning probes, each weighted by
+            # 1/width² (the floor only keeps a width of exactly 0 from dividing by 0).
+            width = max(v.tolerance + v.high - v.low, math.ulp(abs(v.numeric - v.analytic)))
+            numerator += p.along * (v.numeric - v.analytic) / width**2
+            denominator += p.along**2 / width**2
+    if pinned < REG_MIN_PROBES or low > high or low <= 0 <= high:
+        return None
+    fit = min(max(numerator / denominator, low), high)
+    c = _round_between(low, high, fit) or fit
+    if all(p.verdicts["given"].within(p.verdicts["given"].analytic + c * p.along) for p in decided):
+        return RegularisationFit(c, low, high)
+    return None
+
+
+def _round_between(low: float, high: float, near: float) -> float | None:
+    """The number with the fewest significant digits (1 to 3) in ``[low, high]`` and within
+    1% of ``near``."""
+    # 1%, as for a snapped factor (simplest_between): a round number the probes allow but
+    # farther from the fit than that would misstate the coefficient in the message.
+    for digits in range(3):
+        rounded = float(f"{near:.{digits}e}")
+        if low <= rounded <= high and abs(rounded - near) <= 0.01 * abs(near):
+            return rounded
+    return None
+
+
+def regularisation(name: str, c: float) -> Diagnosis:
+    """The ``regularisation`` diagnosis of ``name``: numeric ≈ analytic + c·(x along the
+    probe), in words."""
+    label = grad_label(name)
+    size = f"{abs(c):.4g}"
+    sign = "+" if c > 0 else "−"
+    head = (
+        f"{label} differs from the finite differences by {'' if c > 0 else '−'}{size}·{name} at "
+        f"every probe (numeric ≈ analytic {sign} {size}·{name}): "
+    )
+    if c > 0:
+        return Diagnosis(
+            "regularisation",
+            c,
+            head + f"the gradient of the regularisation term (reg·{name}, reg ≈ {size}, for "
+            f"½·reg·Σ{name}² in the loss) is missing, or falls short by that much (a wrong "
+            "sign, a lost factor 2)",
+        )
+    return Diagnosis(
+        "regularisation",
+        c,
+        head + f"the backward adds {size}·{name} that the loss does not account for: the "
+        f"gradient of the regularisation term (reg·{name}, reg ≈ {size}) is counted twice, or "
+        "the loss lacks the term (reg not passed to the loss?) or has a smaller one "
+        f"(½·reg·Σ{name}², whose derivative is reg·{name}, not 2·reg·{name})",
+    )
+
+
 def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> Diagnosis:
     """Diagnose a gradient of the right shape that failed at least one probe."""
     label = grad_label(name)
@@ -208,6 +320,9 @@ def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> D
         )
     if factor is not None and factor != 0:
         return scaled(name, factor)
+    regularised = fit_regularisation(probes)
+    if regularised is not None:
+        return regularisation(name, regularised.value)
     worst = max(conclusive(probes) or probes, key=lambda p: p.verdicts["given"].ratio)
     v = worst.verdicts["given"]
     where = f"at {worst.index}" if worst.index is not None else "along a random direction"

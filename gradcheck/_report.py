@@ -13,6 +13,7 @@ DiagnosisKind = Literal[
     "transposed",
     "scaled",
     "negated",
+    "regularisation",
     "zero",
     "nonfinite",
     "missing",
@@ -30,9 +31,13 @@ class Diagnosis:
 
     Attributes:
         kind: one of ``"ok"``, ``"shape"``, ``"transposed"``, ``"scaled"``, ``"negated"``,
-            ``"zero"``, ``"nonfinite"``, ``"missing"``, ``"mutated"``, ``"mismatch"``.
+            ``"regularisation"``, ``"zero"``, ``"nonfinite"``, ``"missing"``, ``"mutated"``,
+            ``"mismatch"``.
         factor: for ``"scaled"`` and ``"negated"``, analytic / numeric (``13.0`` when a
-            ``1/N`` with ``N = 13`` is missing, ``-1.0`` for a flipped sign); else ``None``.
+            ``1/N`` with ``N = 13`` is missing, ``-1.0`` for a flipped sign); for
+            ``"regularisation"``, the coefficient ``c`` with numeric ≈ analytic + c·x
+            (``0.001`` when the backward forgot ``reg·W`` with ``reg = 0.001``, ``-0.001``
+            when it adds it twice); else ``None``.
         message: one or two sentences naming the parameter and the likely cause.
     """
 
