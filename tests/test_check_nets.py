@@ -4,7 +4,8 @@ The forum net (two-layer ReLU + softmax, 2 classes × 400 spiral points, hidden 
 the Code Review net (three-layer sigmoid + squared loss, 3 → 4 → 4 → 2, batch 5), each in
 both layouts. Bugs are applied to the correct gradients the way they arise in code: a
 flipped sign, a missing 1/N, a transposed product, a dropped keepdims, a batch axis never
-summed, a gradient never written, a ReLU mask forgotten.
+summed, a gradient never written, a ReLU mask forgotten, an L2 term's reg·W forgotten or
+added twice.
 """
 
 from collections.abc import Callable
@@ -16,8 +17,11 @@ import numpy as np
 import pytest
 
 import gradcheck
+from gradcheck._diagnose import Probe, fit_regularisation
+from gradcheck._stencil import Verdict
 from reference_nets import three_layer_sigmoid, two_layer_relu
 from reference_nets._code_review_losses import squared_loss_norm_axis0, squared_loss_norm_axis1
+from reference_nets._experiments import COURSE_NET, make_problem
 from reference_nets.data import spiral
 
 Grads = dict[str, np.ndarray]
@@ -427,3 +431,134 @@ def test_no_loss_value_is_computed_twice() -> None:
     assert not report.passed
     assert len(seen) == report.loss_calls
     assert len(set(seen)) == len(seen) - 1
+
+
+# ------------------------------------------- the gradient of an L2 term, missing or twice
+
+REG = 1e-3
+
+
+def _regularised(net_name: str, layout: str) -> tuple[Callable[[Any], float], Grads, Grads]:
+    """The loss with ½·REG·ΣW², the correct gradients with REG·W, and the parameters: the
+    course net (3 classes, hidden 100, its own reg 1e-3) or the forum net (hidden 1000)."""
+    if net_name == "course":
+        problem = make_problem(COURSE_NET, layout=layout, seed=0)
+        module, X, y, params = problem.net, problem.X, problem.y, problem.initial_params
+    else:
+        net = forum_net(layout)
+        module, X, y, params = net.module, net.X, net.y, net.params
+    grads = dict(module.gradients(params, X, y, REG))
+    return (lambda p: module.loss(p, X, y, REG)), grads, params
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("net_name", ["course", "forum"])
+def test_regularised_nets_pass(net_name: str, layout: str) -> None:
+    loss, grads, params = _regularised(net_name, layout)
+    report = gradcheck.check_gradients(loss, grads, params)
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("net_name", ["course", "forum"])
+def test_missing_reg_gradient_is_named_with_its_coefficient(net_name: str, layout: str) -> None:
+    """`+ reg * W` forgotten in dW1 and dW2: off by reg·W, neither a scale nor a sign."""
+    loss, grads, params = _regularised(net_name, layout)
+    for name in ("W1", "W2"):
+        grads[name] = grads[name] - REG * params[name]
+    report = gradcheck.check_gradients(loss, grads, params)
+    assert _only_failures(report) == ["W1", "W2"], str(report)
+    for name in ("W1", "W2"):
+        diagnosis = report[name].diagnosis
+        assert diagnosis.kind == "regularisation", str(report)
+        assert diagnosis.factor == REG  # snapped to the round number
+        assert diagnosis.message.startswith(
+            f"d{name} differs from the finite differences by 0.001·{name} at every probe"
+        )
+        assert f"(reg·{name}, reg ≈ 0.001, for ½·reg·Σ{name}² in the loss) is missing" in (
+            diagnosis.message
+        )
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("net_name", ["course", "forum"])
+def test_reg_gradient_counted_twice_is_named(net_name: str, layout: str) -> None:
+    """`+ reg * W` added twice (once in the backward, once again by the caller)."""
+    loss, grads, params = _regularised(net_name, layout)
+    for name in ("W1", "W2"):
+        grads[name] = grads[name] + REG * params[name]
+    report = gradcheck.check_gradients(loss, grads, params)
+    assert _only_failures(report) == ["W1", "W2"], str(report)
+    for name in ("W1", "W2"):
+        diagnosis = report[name].diagnosis
+        assert diagnosis.kind == "regularisation", str(report)
+        assert diagnosis.factor == -REG
+        assert f"by −0.001·{name} at every probe" in diagnosis.message
+        assert f"(reg·{name}, reg ≈ 0.001) is counted twice" in diagnosis.message
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_other_bugs_with_reg_are_not_called_regularisation(layout: str) -> None:
+    """With the L2 term in loss and backward, a forgotten ReLU mask is still a mismatch, a
+    gradient × 800 still scaled and a flipped one still negated."""
+    loss, grads, params = _regularised("forum", layout)
+    net = forum_net(layout)
+    # The ReLU mask forgotten: the backward sees every pre-activation as positive.
+    act = net.module.forward(params, net.X)
+    unmasked = act._replace(hidden_pre=np.ones_like(act.hidden_pre))
+    no_mask = dict(net.module.backward(unmasked, net.y, params, REG))
+    report = gradcheck.check_gradients(loss, no_mask, params)
+    assert _only_failures(report) == ["W1", "b1"], str(report)
+    assert report["W1"].diagnosis.kind == "mismatch", str(report)
+    assert report["b1"].diagnosis.kind == "mismatch", str(report)
+    report = gradcheck.check_gradients(loss, grads | {"W2": grads["W2"] * 800}, params)
+    assert _only_failures(report) == ["W2"]
+    assert report["W2"].diagnosis.kind == "scaled"
+    assert report["W2"].diagnosis.factor == pytest.approx(800)
+    report = gradcheck.check_gradients(loss, grads | {"W1": -grads["W1"]}, params)
+    assert _only_failures(report) == ["W1"]
+    assert report["W1"].diagnosis.kind == "negated"
+
+
+def test_one_probe_is_not_enough_to_name_a_reg_gradient() -> None:
+    """One direction and no entries: any single probe is explained by some coefficient,
+    so a missing reg·W is not named from it. (It is explained by some factor too, and the
+    "scaled" diagnosis, which asks for no second probe, claims it: a separate matter.)"""
+    loss, grads, params = _regularised("course", "row_major")
+    grads["W1"] = grads["W1"] - REG * params["W1"]
+    report = gradcheck.check_gradients(loss, grads, params, directions=1, entries=0)
+    assert _only_failures(report) == ["W1"], str(report)
+    assert report["W1"].probes == 1
+    assert report["W1"].diagnosis.kind != "regularisation"
+
+
+def _probe(analytic: float, numeric: float, along: float, kink: bool = False) -> Probe:
+    """A settled probe on a smooth line: estimates within 1e-10, tolerance 1e-9."""
+    verdict = Verdict(
+        analytic=analytic,
+        numeric=numeric,
+        low=numeric - 1e-10,
+        high=numeric + 1e-10,
+        error=max(abs(analytic - numeric) - 1e-10, 0.0),
+        tolerance=1e-9,
+        kink=kink,
+        step=1e-5,
+        noise_limited=True,
+    )
+    return Probe(index=None, scale=1.0, verdicts={"given": verdict}, loss_moved=True, along=along)
+
+
+def test_reg_fit_needs_two_probes_that_agree_on_one_coefficient() -> None:
+    """numeric = analytic + c·along with c = 1e-3 on two probes: c is found, rounded; one
+    probe alone, a probe that disagrees, or a failing probe along which the parameter is 0
+    (nothing c·x could explain) leave it unnamed. A probe that saw a kink is left out."""
+    first = _probe(4.8e-5, 4.8e-5 + 1.00003e-3 * 3.5e-3, 3.5e-3)
+    second = _probe(2.0e-5, 2.0e-5 - 1.00003e-3 * 2.4e-3, -2.4e-3)
+    fit = fit_regularisation([first, second])
+    assert fit is not None
+    assert fit.value == 1e-3
+    assert fit_regularisation([first]) is None
+    assert fit_regularisation([first, second, _probe(1e-5, 1.2e-5, 1e-3)]) is None
+    assert fit_regularisation([first, second, _probe(1e-5, 1.2e-5, 0.0)]) is None
+    assert fit_regularisation([first, second, _probe(1e-5, 1.2e-5, 1e-3, kink=True)]) == fit
+    assert fit_regularisation([first, _probe(1e-5, 1.2e-5, 1e-3, kink=True)]) is None
