@@ -105,7 +105,9 @@ def check_layer(
         out_now, _ = _split_output(forward(*with_params(params)), forward)
         if out_now.shape != out.shape:
             raise ValueError(f"the output's shape changed from {out.shape} to {out_now.shape}")
-        return float(np.vdot(out_now.astype(np.float64), dout64))
+        # Elementwise product and numpy's pairwise sum, not np.vdot: BLAS's dot product
+        # rounds differently on different CPUs, and a layer's check should not.
+        return float(np.sum(out_now.astype(np.float64) * dout64))
 
     grads = backward(dout, cache)
     if isinstance(grads, np.ndarray):
