@@ -314,7 +314,15 @@ class _Checker:
                 + ".",
             )
         uncertainty = max((p.uncertainty for p in conclusive(probes)), default=0.0)
-        if passed and uncertainty > PRECISION:
+        if passed and uncertainty > 1:
+            self.notes.append(
+                f"{name}: not checked: its gradient (at most {np.abs(grad64).max():.1e}) is "
+                f"below what the loss's rounding noise ({self.sigma:.1e}) lets any finite "
+                "difference see, so even a zero gradient would pass (a float32 loss dominated "
+                "by other terms, or saturated outputs?): check again in float64 "
+                "(.astype(np.float64) on parameters and data), away from saturation."
+            )
+        elif passed and uncertainty > PRECISION:
             self.notes.append(
                 f"{name}: checked only to ±{uncertainty:.0%} of its gradient: the loss's "
                 f"rounding noise ({self.sigma:.1e}) nearly hides how it changes with {name} "

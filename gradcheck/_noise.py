@@ -56,6 +56,22 @@ def noise_from_line(values: Sequence[float]) -> NoiseEstimate:
     return NoiseEstimate(sigma=sigma, by_order=tuple(by_order))
 
 
+#: The standard deviation of ``(f₂[-1] − f₂[0])/(8e) − (f₁[-1] − f₁[0])/8`` for independent
+#: noise σ on every value: σ·(√2/8)·√(1 + e⁻²).
+SLOPE_SPREAD = math.sqrt(2) / (NOISE_POINTS - 1) * math.sqrt(1 + math.e**-2)
+
+
+def slope_noise(line: Sequence[float], ends: Sequence[float]) -> float:
+    """The noise implied by two slopes that should agree: across the noise line, and
+    across the same line ``e`` times as long (``ends``: its two end values). On a smooth
+    loss they differ by rounding only (a centred difference's curvature term cancels, and
+    the next one is of order ``step²`` relative: nothing at these steps)."""
+    span = NOISE_POINTS - 1
+    slope = (line[-1] - line[0]) / span
+    slope_longer = (ends[-1] - ends[0]) / (span * math.e)
+    return abs(slope_longer - slope) / SLOPE_SPREAD
+
+
 def rounding_floor(values: Sequence[float], eps: float) -> float:
     """The noise no loss can avoid: half a unit in the last place of its value."""
     return 0.5 * eps * max(abs(v) for v in values)
@@ -85,17 +101,22 @@ def estimate_noise(
         for i, s in enumerate(evaluator.snapshots)
     }
     bases = [s.astype(np.float64) for s in evaluator.snapshots]
-    floor = rounding_floor([f0], loss_eps)
-    line_step = param_eps**0.75
-    for attempt in range(NOISE_LINE_ATTEMPTS):
-        line: list[float] = []
-        for j in range(NOISE_POINTS):
-            offset = (j - NOISE_POINTS // 2) * line_step
+
+    def line_through(step: float, points: Sequence[int] = range(NOISE_POINTS)) -> list[float]:
+        values: list[float] = []
+        for j in points:
+            offset = (j - NOISE_POINTS // 2) * step
             replaced = {
                 i: (base + offset * directions[i]).astype(evaluator.snapshots[i].dtype)
                 for i, base in enumerate(bases)
             }
-            line.append(evaluator(replaced)[0])
+            values.append(evaluator(replaced)[0])
+        return values
+
+    floor = rounding_floor([f0], loss_eps)
+    line_step = param_eps**0.75
+    for attempt in range(NOISE_LINE_ATTEMPTS):
+        line = line_through(line_step)
         centre = line[NOISE_POINTS // 2]
         if attempt == 0 and centre != f0 and not (math.isnan(centre) and math.isnan(f0)):
             raise ValueError(
@@ -113,7 +134,18 @@ def estimate_noise(
                 # about once in 2²⁹ per value). Its rounding is float32's, even where its
                 # rounded values happen to step so regularly that the table sees none.
                 floor = rounding_floor([f0], FLOAT32_EPS)
-            return max(noise_from_line(line).sigma, floor)
+            sigma = noise_from_line(line).sigma
+            if sigma <= floor:
+                # The table saw nothing beyond the loss's last bit. Either the loss is that
+                # exact, or it is a staircase climbed a whole number of steps per point: a
+                # loss resolved more coarsely than its own ulp (a softmax loss of 1e-7 is
+                # log(1 + δ), resolved at an ulp of 1) looks perfectly smooth on such a
+                # line. The same line e times as long must then show the same slope (two
+                # more loss calls, at its ends); a staircase shows another whole number of
+                # steps per point instead.
+                ends = line_through(line_step * math.e, (0, NOISE_POINTS - 1))
+                sigma = max(sigma, slope_noise(line, ends))
+            return max(sigma, floor)
         line_step *= 100
     # The loss did not move at all, even on a line 10⁴ times longer: it is flat to within
     # a resolution we cannot see (a saturated softmax computes log-sum-exp at the scale of

@@ -157,11 +157,10 @@ class Prober:
         """
         candidates = line.candidates
         primary = line.primary
-        wanted = (
-            noise_tolerance(self.sigma, 1.0) / (RESOLUTION * magnitude)
-            if magnitude > 0
-            else self.rel_step
-        )
+        # A gradient of 1e-310 (a softmax saturated beyond float64's range) makes the
+        # resolution underflow to 0: then, as for a zero gradient, the usual step.
+        resolution = RESOLUTION * magnitude
+        wanted = noise_tolerance(self.sigma, 1.0) / resolution if resolution > 0 else self.rel_step
         step = min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
         attempts: list[dict[str, Verdict]] = []
         # The loss is deterministic, so a step tried before (a step back down after a

@@ -19,7 +19,7 @@ import pytest
 import gradcheck
 from gradcheck._diagnose import Probe, fit_regularisation
 from gradcheck._stencil import Verdict
-from reference_nets import three_layer_sigmoid, two_layer_relu
+from reference_nets import linear_softmax, three_layer_sigmoid, two_layer_relu
 from reference_nets._code_review_losses import squared_loss_norm_axis0, squared_loss_norm_axis1
 from reference_nets._experiments import COURSE_NET, make_problem
 from reference_nets.data import spiral
@@ -163,6 +163,46 @@ def test_saturated_sigmoids_pass(code_review: Net) -> None:
     assert np.median(np.abs(grads["W1"])) < 1e-10
     report = gradcheck.check_gradients(code_review.loss, grads, params)
     assert report.passed, str(report)
+
+
+def confident_linear_softmax(seed: int) -> Net:
+    """One example, classified right with a margin of 14 to 18 between the two top scores:
+    a loss of about 1e-7, computed as log(1 + δ), so resolved at an ulp of 1, not of 1e-7."""
+    rng = np.random.default_rng(seed)
+    d_in, classes = int(rng.integers(2, 8)), int(rng.integers(2, 7))
+    W = rng.standard_normal((d_in, classes))
+    X = rng.standard_normal((1, d_in))
+    y = np.array([int(np.argmax(X @ W))])
+    top = np.sort((X @ W)[0])[::-1]
+    X = X * rng.uniform(14, 18) / (top[0] - top[1])
+    params = {"W": W, "b": np.zeros((1, classes))}
+    return Net(linear_softmax.row_major, "row_major", X, y, params)
+
+
+# Seeds whose loss, on gradcheck's noise line, climbed exactly a whole number of its
+# stairs per point: the difference table saw no noise at all (σ ≈ 1e-23 instead of 1e-16)
+# and every one of these correct nets was called wrong, until the slope check.
+STAIRCASE_SEEDS = [2, 32, 33, 44, 47, 55, 79, 146]
+
+
+@pytest.mark.parametrize("seed", STAIRCASE_SEEDS)
+def test_confident_softmax_with_a_staircase_loss_passes(seed: int) -> None:
+    net = confident_linear_softmax(seed)
+    assert 1e-8 < net.loss(net.params) < 1e-6
+    report = gradcheck.check_gradients(net.loss, net.grads(), net.params)
+    assert report.passed, str(report)
+    # The noise is that of log(1 + δ): about an ulp of 1 (2.2e-16), not of the loss.
+    assert report.noise > 1e-18, str(report)
+
+
+@pytest.mark.parametrize("seed", STAIRCASE_SEEDS)
+def test_confident_softmax_still_catches_a_doubled_db(seed: int) -> None:
+    net = confident_linear_softmax(seed)
+    grads = net.grads()
+    grads["b"] = 2 * grads["b"]
+    report = gradcheck.check_gradients(net.loss, grads, net.params)
+    assert [r.name for r in report.failed] == ["b"], str(report)
+    assert report["b"].diagnosis.kind == "scaled", str(report)
 
 
 def test_exact_minimum_passes(code_review: Net) -> None:
@@ -389,8 +429,9 @@ def test_a_scale_slip_of_1e_4_is_caught_at_the_largest_entry(layout: str) -> Non
 
 def test_correct_code_pays_for_directions_and_the_largest_entry_only(forum: Net) -> None:
     """On correct code each large parameter gets two directions and its largest entry
-    (two loss calls each when the first look agrees), b2 its two entries, and the value at
-    x and the noise line take ten: 32 calls. Random entries wait for a failure."""
+    (two loss calls each when the first look agrees), b2 its two entries, the value at x
+    and the noise line take ten, and the longer line's two ends two more: 34 calls. Random
+    entries wait for a failure."""
     grads = forum.grads()
     report = gradcheck.check_gradients(forum.loss, grads, forum.params)
     assert report.passed, str(report)

@@ -532,7 +532,9 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
             f"allows about {allowed:.0f} loss calls; the default check makes "
             f"{row.loss_calls} ({row.ratio:.1f}×; per run {row.timing.ratio_min:.1f}–"
             f"{row.timing.ratio_max:.1f}×): 10 for the value at x, its repeat (the loss must "
-            "be deterministic) and the 8 other points of the noise line, then 2 per probe "
+            "be deterministic) and the 8 other points of the noise line, 2 for the ends of "
+            "the same line e times as long (the slope check for a staircase loss), then 2 "
+            "per probe "
             "that the quick first look settles, with 3 probes per large parameter (2 random "
             "directions and the largest entry) and one per entry of b2. "
             f"{row.loss_calls} × one loss call = {fmt_seconds(in_loss)} of its "
@@ -600,7 +602,13 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
         )
     default = next(t for t in bugs.forum if t.name == "gradcheck default")
     reg = default.verdicts["reg"]
-    if reg.flagged and "mismatch" in reg.says:
+    if reg.flagged and "regularisation" in reg.says:
+        items.append(
+            "**gradcheck names the missing reg·W** "
+            f"({reg.says}): the difference is the weights times one coefficient, fitted "
+            "across the probes, so the report gives reg itself."
+        )
+    elif reg.flagged and "mismatch" in reg.says:
         items.append(
             "**gradcheck catches the missing reg·W but names it only as a mismatch** "
             f'({reg.says}): "no single scale, sign or transpose explains it". It does not '
