@@ -516,13 +516,24 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
         own = cost.own_work.get(forum)
         in_loss = row.loss_calls * base.loss_s
         if own is not None:
-            rest = max(row.seconds - in_loss - own.seconds, 0.0)
+            rest = row.seconds - in_loss - own.seconds
             own_words = (
                 f"gradcheck's own work is {fmt_seconds(own.seconds)} (the same check of a "
                 f"stand-in loss that is linear in the parameters and costs microseconds: "
-                f"{own.loss_calls} calls), and the remaining {fmt_seconds(rest)} is the loss "
-                "calls running slower inside the check than the one call timed alone"
+                f"{own.loss_calls} calls), "
             )
+            if rest >= 0:
+                own_words += (
+                    f"and the remaining {fmt_seconds(rest)} is the loss calls running slower "
+                    "inside the check than the one call timed alone"
+                )
+            else:
+                own_words += (
+                    "and the loss calls timed alone add up to more than the check's fastest "
+                    "run: on this machine one call's best time moves between measurements "
+                    "by more than gradcheck's own work, which is why the ratio compares "
+                    "each run with a loss + backward timed right before it"
+                )
         else:
             own_words = "the rest is gradcheck's own work"
         verdict = "met" if row.ratio <= COST_TARGET else "not met"
