@@ -35,6 +35,7 @@ from gradcheck._diagnose import (
 )
 from gradcheck._evaluate import Evaluator, wants_params
 from gradcheck._events import notify_check
+from gradcheck._joint import Piece, Pieces, equal_shares, vouches
 from gradcheck._noise import estimate_noise
 from gradcheck._params import (
     ParamLayout,
@@ -100,14 +101,88 @@ class _Checker:
         self.rng = rng
         self.options = options
         self.global_scale = global_scale
+        #: Parameters whose largest entry, and one of whose directions, a joint probe
+        #: passed for (see :meth:`screen_jointly`).
+        self.entry_vouched: set[int] = set()
+        self.direction_vouched: set[int] = set()
+
+    # ------------------------------------------------------ all parameters at once
+
+    def screen_jointly(self, grads: Sequence[NDArray[Any] | None]) -> None:
+        """Probe the large parameters together, once through their largest entries and
+        once along one random ±1 direction, each part weighted to an equal share (see
+        ``gradcheck._joint``). A joint probe that passes precisely enough stands in for
+        the largest-entry probe, or one direction, of each parameter in it."""
+        if self.options.full:
+            return
+        # Pieces of one dtype only (a joint step must mean the same in every piece): the
+        # largest group of large parameters with usable gradients.
+        groups: dict[np.dtype[Any], dict[int, NDArray[np.float64]]] = {}
+        epsilons: dict[int, float] = {}  # each gradient's own precision
+        for index, (array, grad) in enumerate(zip(self.evaluator.snapshots, grads, strict=True)):
+            if (
+                array.size > self.options.max_entries
+                and grad is not None
+                and grad.shape == array.shape
+                and np.all(np.isfinite(grad))
+                and np.any(grad)
+            ):
+                groups.setdefault(array.dtype, {})[index] = grad.astype(np.float64)
+                kind = grad.dtype.kind == "f"
+                epsilons[index] = float(np.finfo(grad.dtype).eps) if kind else 2.0**-52
+        joined = max(groups.values(), key=len, default={})
+        if len(joined) < 2:
+            return
+        grad_eps = max(epsilons[i] for i in joined)
+        if self.options.entries:
+            largest = [Piece(i, np.array([int(np.argmax(np.abs(g)))])) for i, g in joined.items()]
+            if self._joint_probe(Pieces(self.evaluator, largest), joined, grad_eps, signs=False):
+                self.entry_vouched = set(joined)
+        if self.options.directions:
+            whole = [Piece(i, np.arange(self.evaluator.snapshots[i].size)) for i in joined]
+            if self._joint_probe(Pieces(self.evaluator, whole), joined, grad_eps, signs=True):
+                self.direction_vouched = set(joined)
+
+    def _joint_probe(
+        self,
+        pieces: Pieces,
+        grads64: Mapping[int, NDArray[np.float64]],
+        grad_eps: float,
+        *,
+        signs: bool,
+    ) -> bool:
+        joint = pieces.snapshots[0].astype(np.float64)
+        scales = np.concatenate(
+            [
+                np.maximum(
+                    np.abs(self.evaluator.snapshots[p.index].ravel()[p.flat].astype(np.float64)),
+                    param_scale(self.evaluator.snapshots[p.index], self.global_scale),
+                )
+                for p in pieces.pieces
+            ]
+        )
+        if signs:
+            scales = self.rng.choice(np.array([-1.0, 1.0]), size=joint.shape) * scales
+        grad = pieces.join(grads64)
+        direction = equal_shares(pieces, grad, scales)
+        if direction is None:
+            return False
+        self.evaluator.context = f"while checking {pieces.names} together"
+        prober = Prober(pieces, self.prober.f0, self.sigma, self.prober.rel_step, self.prober.eps)
+        try:
+            found = prober.probe(0, {"given": grad}, grad_eps, None, direction, 1.0)
+        except NonFiniteLossError:
+            return False  # each parameter's own probes will find and report it
+        return vouches(found, len(pieces.pieces))
 
     # ------------------------------------------------------------ one parameter
 
     def plan(
-        self, array: NDArray[Any], grad: NDArray[np.float64] | None, scale: float
+        self, index: int, array: NDArray[Any], grad: NDArray[np.float64] | None, scale: float
     ) -> list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]]:
         """The first probes of one parameter: every entry if small, else random ±1
-        directions and the entry with the largest gradient.
+        directions and the entry with the largest gradient, less what a joint probe
+        already vouched for (:meth:`screen_jointly`).
 
         A direction tests every entry at once; the largest entry is where a slip that
         scales the gradient is measured most precisely (a direction through many ReLU
@@ -118,10 +193,15 @@ class _Checker:
         if self.options.full or array.size <= self.options.max_entries:
             return [(idx, None, float(entry_scales[idx])) for idx in np.ndindex(array.shape)]
         plans: list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]] = []
-        for _ in range(self.options.directions):
+        for _ in range(self.options.directions - (index in self.direction_vouched)):
             signs = self.rng.choice(np.array([-1.0, 1.0]), size=array.shape)
             plans.append((None, signs * entry_scales, 1.0))
-        if self.options.entries and grad is not None and np.any(grad):
+        if (
+            self.options.entries
+            and grad is not None
+            and np.any(grad)
+            and index not in self.entry_vouched
+        ):
             flat = int(np.argmax(np.abs(grad)))
             largest = tuple(int(i) for i in np.unravel_index(flat, array.shape))
             plans.append((largest, None, float(entry_scales[largest])))
@@ -203,7 +283,12 @@ class _Checker:
         if candidates and array.size:
             eps = float(np.finfo(grad.dtype).eps) if grad.dtype.kind == "f" else 2.0**-52
             primary_grad = next(iter(candidates.values()))
-            plans = self.plan(array, primary_grad, scale)
+            # A joint probe vouched for the gradient as given; another reading (transposed,
+            # reshaped) was not part of it.
+            if "given" not in candidates:
+                self.entry_vouched.discard(index)
+                self.direction_vouched.discard(index)
+            plans = self.plan(index, array, primary_grad, scale)
             try:
                 for entry, direction, entry_scale in plans:
                     probes.extend(
@@ -530,6 +615,7 @@ def _check(
     # The precision the loss is computed in: its own dtype's, or coarser parameters'.
     work_eps = max(loss_eps, param_eps)
     checker = _Checker(evaluator, f0, sigma, rel_step, rng, options, global_scale, work_eps)
+    checker.screen_jointly(grad_copies)
     results: list[ParameterResult] = []
     for index, (name, grad) in enumerate(zip(names, grad_copies, strict=True)):
         evaluator.context = f"while checking {name} (the loss at a perturbed {name})"

@@ -145,5 +145,9 @@ class Evaluator:
                         np.copyto(self.work[index], self.snapshots[index], casting="no")
             self.restore()
 
+    def name(self, index: int) -> str:
+        """The name of parameter ``index``."""
+        return self.layout.names[index]
+
     def __call__(self, replaced: Mapping[int, NDArray[Any]] | None = None) -> LossResult:
         return parse_loss_value(self.call_user(self.loss, replaced))

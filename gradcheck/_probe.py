@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck._diagnose import Probe
-from gradcheck._evaluate import Evaluator
+from gradcheck._evaluate import LossResult
 from gradcheck._stencil import (
     _CENTRAL_H,
     _RICHARDSON,
@@ -82,6 +83,19 @@ class Line:
 _EVALUATION_ORDER = (1, 3, 0, 4)
 
 
+class LossAt(Protocol):
+    """What a probe evaluates: the loss with some parameters replaced (an
+    :class:`~gradcheck._evaluate.Evaluator`, or a joint view of pieces of several
+    parameters, :class:`~gradcheck._joint.Pieces`)."""
+
+    @property
+    def snapshots(self) -> Sequence[NDArray[Any]]: ...
+
+    def name(self, index: int) -> str: ...
+
+    def __call__(self, replaced: Mapping[int, NDArray[Any]]) -> LossResult: ...
+
+
 class NonFiniteLossError(Exception):
     """The loss was not finite at a probe point."""
 
@@ -90,7 +104,7 @@ class Prober:
     """Runs probes against one evaluator, at the noise and step the check settled on."""
 
     def __init__(
-        self, evaluator: Evaluator, f0: float, sigma: float, rel_step: float, eps: float
+        self, evaluator: LossAt, f0: float, sigma: float, rel_step: float, eps: float
     ) -> None:
         self.evaluator = evaluator
         self.f0 = f0
@@ -263,7 +277,7 @@ class Prober:
             value, _, _ = self.evaluator({index: stored})
             if not math.isfinite(value):
                 raise NonFiniteLossError(
-                    f"the loss is {value} at {self.evaluator.layout.names[index]} + "
+                    f"the loss is {value} at {self.evaluator.name(index)} + "
                     f"{offset * step * scale:.3g}·(probe direction)"
                 )
             values[k] = value

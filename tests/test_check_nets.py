@@ -18,6 +18,7 @@ import pytest
 
 import gradcheck
 from gradcheck._diagnose import Probe, fit_regularisation
+from gradcheck._joint import vouches
 from gradcheck._stencil import Verdict
 from reference_nets import linear_softmax, three_layer_sigmoid, two_layer_relu
 from reference_nets._code_review_losses import squared_loss_norm_axis0, squared_loss_norm_axis1
@@ -427,20 +428,65 @@ def test_a_scale_slip_of_1e_4_is_caught_at_the_largest_entry(layout: str) -> Non
         assert report["b1"].diagnosis.kind == "scaled"
 
 
-def test_correct_code_pays_for_directions_and_the_largest_entry_only(forum: Net) -> None:
-    """On correct code each large parameter gets two directions and its largest entry
-    (two loss calls each when the first look agrees), b2 its two entries, the value at x
-    and the noise line take ten, and the longer line's two ends two more: 34 calls. Random
-    entries wait for a failure."""
+def test_correct_code_pays_for_joint_probes_and_one_direction_each(forum: Net) -> None:
+    """On correct code the three large parameters are probed together twice (through their
+    largest entries, and along one random direction, each an equal share), then each along
+    one random direction of its own; b2 gets its two entries. Two loss calls per probe when
+    the first look agrees; the value at x, the noise line and its slope check take twelve:
+    12 + 2·2 + 3·2 + 2·2 = 26 calls. Random entries wait for a failure."""
     grads = forum.grads()
     report = gradcheck.check_gradients(forum.loss, grads, forum.params)
     assert report.passed, str(report)
-    assert [r.probes for r in report] == [3, 3, 3, 2]
+    assert [r.probes for r in report] == [1, 1, 1, 2]
     for name in ("W1", "b1", "W2"):
-        largest = np.unravel_index(np.argmax(np.abs(grads[name])), grads[name].shape)
         assert report[name].method == "directions"
-        assert report[name].worst_index in (None, tuple(int(i) for i in largest))
-    assert report.loss_calls <= 40
+    assert report.loss_calls <= 30
+
+
+def test_a_joint_probe_that_fails_gives_every_parameter_its_own_probes(forum: Net) -> None:
+    """A wrong dW2 fails the joint probes: W1 and b1, which are right, get their two
+    directions and their largest entry as if there were no joint probe, and pass."""
+    grads = forum.grads()
+    grads["W2"] = grads["W2"] * 1.01
+    report = gradcheck.check_gradients(forum.loss, grads, forum.params)
+    assert _only_failures(report) == ["W2"], str(report)
+    assert report["W1"].probes == 3
+    assert report["b1"].probes == 3
+
+
+def test_only_parameters_of_one_dtype_are_probed_together(forum: Net) -> None:
+    """W1 in float32 among float64 b1 and W2: b1 and W2 are probed together, W1 alone."""
+    params = dict(forum.params)
+    params["W1"] = params["W1"].astype(np.float32)
+    grads = forum.module.gradients(params, forum.X, forum.y)
+    report = gradcheck.check_gradients(forum.loss, grads, params)
+    assert report.passed, str(report)
+    assert [r.probes for r in report] == [3, 1, 1, 2]
+
+
+def _settled(uncertainty: float, passed: bool = True) -> Probe:
+    verdict = Verdict(
+        analytic=1.0,
+        numeric=1.0 if passed else 2.0,
+        low=1.0,
+        high=1.0,
+        error=0.0 if passed else 1.0,
+        tolerance=uncertainty,
+        kink=False,
+        step=1e-5,
+        noise_limited=True,
+    )
+    return Probe(None, 1.0, {"given": verdict}, loss_moved=True, uncertainty=uncertainty)
+
+
+def test_a_joint_probe_vouches_only_with_k_times_the_precision() -> None:
+    """Each of K pieces is 1/K of the joint derivative: to stand in for a probe of one
+    parameter (PRECISION, 10%), the joint probe must be uncertain by at most 10%/K."""
+    assert vouches([_settled(0.03)], 3)
+    assert not vouches([_settled(0.04)], 3)
+    assert vouches([_settled(0.04)], 2)
+    assert not vouches([_settled(0.01, passed=False)], 3)
+    assert not vouches([], 3)
 
 
 def test_a_failing_parameter_gets_entries_and_reports_one(forum: Net) -> None:

@@ -266,8 +266,9 @@ def slips_section(slips: bench_slips.SlipResults) -> str:
     parts = [
         "## 2b. Small slips: what the default check gives up",
         "",
-        "The bugs above are gross. The default check probes 2 random directions and the "
-        "largest entry of each large parameter instead of every entry; to see what that "
+        "The bugs above are gross. The default check probes the large parameters' largest "
+        "entries and two random directions of each (one of them shared with the other "
+        "large parameters, see how-it-decides) instead of every entry; to see what that "
         "gives up, each of W1, b1 and W2 of the forum net gets one small slip at a time "
         f"(drawn with `np.random.default_rng(100 + seed)`, seeds 0–{slips.seeds - 1}), and "
         f"goes to the default check (`seed=seed`) at h = {small} and h = {forum:,}, and to "
@@ -545,9 +546,9 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
             f"{row.timing.ratio_max:.1f}×): 10 for the value at x, its repeat (the loss must "
             "be deterministic) and the 8 other points of the noise line, 2 for the ends of "
             "the same line e times as long (the slope check for a staircase loss), then 2 "
-            "per probe "
-            "that the quick first look settles, with 3 probes per large parameter (2 random "
-            "directions and the largest entry) and one per entry of b2. "
+            "per probe that the quick first look settles: 2 joint probes through W1, b1 and "
+            "W2 together (their largest entries, and one random direction), one random "
+            "direction of each, and one per entry of b2. "
             f"{row.loss_calls} × one loss call = {fmt_seconds(in_loss)} of its "
             f"{fmt_seconds(row.seconds)}; {own_words}. Random entries (to say where) are "
             "probed only after a failure, and the cost does not grow with the parameter "

@@ -7,7 +7,8 @@ Run it (not collected by pytest; ``make bench`` runs it as part of bench_all.py)
 
 bench_bugs.py gives each tool the forum's gross bugs (a sign, a missing 1/N, a transpose).
 This one asks the finer question the cost target raises: the default check probes two
-random directions and one entry per large parameter instead of every entry, so what does
+random directions (one shared by all large parameters) and the largest entry of each
+large parameter instead of every entry, so what does
 it lose? Each of W1, b1 and W2 of the forum net gets one slip at a time, from small to
 subtle (a scale off by 1e-4, one entry off by 1% of the largest, two entries swapped,
 ...), drawn with ``np.random.default_rng(100 + seed)``. Each (parameter, slip, seed) goes
