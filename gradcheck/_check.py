@@ -6,7 +6,7 @@ The steps, each in its own module:
 1. ``_params``: accept the user's parameters and gradients (mapping, list, one array).
 2. ``_evaluate``: call the loss on private copies (or in place, restoring bit for bit).
 3. ``_noise``: estimate the loss's rounding noise on a short line through all parameters.
-4. ``_probe`` and ``_stencil``: per probe (an entry, or a random ±1 direction for large
+4. ``_probe`` and ``_stencil``: per probe (an entry, or a random direction for large
    tensors), five loss values give central, Richardson and one-sided derivatives with
    error bounds; ``_probe`` picks the steps, retries and settles the verdict.
 5. ``_diagnose``: turn failed probes into a diagnosis (scaled, negated, transposed, ...).
@@ -81,6 +81,17 @@ def _validate_options(
     return _Options(bool(full), max_entries, directions, entries)
 
 
+def random_weights(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """A random direction's weight for each entry: a random sign times a magnitude drawn
+    uniformly from [0.5, 1.5]. With equal magnitudes (±1) a direction is blind to two
+    entries swapped whenever it moves both the same way, half of all swaps; with unequal
+    ones the swap changes the directional derivative by (gⱼ − gᵢ)·(dᵢ − dⱼ), which is not
+    zero. No entry moves less than half or more than 1.5 times its scale."""
+    signs = rng.choice(np.array([-1.0, 1.0]), size=shape)
+    weights: NDArray[np.float64] = signs * rng.uniform(0.5, 1.5, size=shape)
+    return weights
+
+
 class _Checker:
     def __init__(
         self,
@@ -110,7 +121,7 @@ class _Checker:
 
     def screen_jointly(self, grads: Sequence[NDArray[Any] | None]) -> None:
         """Probe the large parameters together, once through their largest entries and
-        once along one random ±1 direction, each part weighted to an equal share (see
+        once along one random direction, each part weighted to an equal share (see
         ``gradcheck._joint``). A joint probe that passes precisely enough stands in for
         the largest-entry probe, or one direction, of each parameter in it."""
         if self.options.full:
@@ -162,7 +173,7 @@ class _Checker:
             ]
         )
         if signs:
-            scales = self.rng.choice(np.array([-1.0, 1.0]), size=joint.shape) * scales
+            scales = random_weights(self.rng, joint.shape) * scales
         grad = pieces.join(grads64)
         direction = equal_shares(pieces, grad, scales)
         if direction is None:
@@ -180,9 +191,9 @@ class _Checker:
     def plan(
         self, index: int, array: NDArray[Any], grad: NDArray[np.float64] | None, scale: float
     ) -> list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]]:
-        """The first probes of one parameter: every entry if small, else random ±1
-        directions and the entry with the largest gradient, less what a joint probe
-        already vouched for (:meth:`screen_jointly`).
+        """The first probes of one parameter: every entry if small, else random
+        directions (:func:`random_weights`) and the entry with the largest gradient,
+        less what a joint probe already vouched for (:meth:`screen_jointly`).
 
         A direction tests every entry at once; the largest entry is where a slip that
         scales the gradient is measured most precisely (a direction through many ReLU
@@ -194,8 +205,7 @@ class _Checker:
             return [(idx, None, float(entry_scales[idx])) for idx in np.ndindex(array.shape)]
         plans: list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]] = []
         for _ in range(self.options.directions - (index in self.direction_vouched)):
-            signs = self.rng.choice(np.array([-1.0, 1.0]), size=array.shape)
-            plans.append((None, signs * entry_scales, 1.0))
+            plans.append((None, random_weights(self.rng, array.shape) * entry_scales, 1.0))
         if (
             self.options.entries
             and grad is not None
@@ -517,7 +527,8 @@ def check_gradients(
         full: probe every entry of every parameter (one loss pair per entry, four loss calls
             per entry) instead of random directions for large ones.
         max_entries: parameters with at most this many entries are checked entry by entry.
-        directions: random ±1 directions per larger parameter.
+        directions: random directions per larger parameter (a random sign and a
+            magnitude from [0.5, 1.5] per entry, times the entry's scale).
         entries: single entries per larger parameter: the largest gradient entry is
             always probed; random ones make up the rest only when a probe of that
             parameter failed, so that the report can point at an index. ``0`` probes

@@ -1,9 +1,9 @@
 """Probes through several parameters at once, to spend fewer loss calls on correct code.
 
-A large parameter is screened by random ±1 directions and by its largest entry (see
+A large parameter is screened by random directions and by its largest entry (see
 ``_Checker.plan``). Each probe costs two loss calls at least, and on a net with three large
 parameters they are most of a check's cost. A *joint* probe moves pieces of several
-parameters together: the largest entry of each, or all their entries along one random ±1
+parameters together: the largest entry of each, or all their entries along one random
 direction. Each piece is weighted so that it contributes the same ``Σ|gᵢ·dᵢ|`` to the
 directional derivative, so a mistake in one piece of relative size ``r`` changes the joint
 derivative by ``r / K`` for ``K`` pieces.
@@ -13,7 +13,7 @@ A joint probe therefore stands in for one probe of each parameter only when it p
 ``PRECISION / K``). When it fails, cannot decide, or is not that precise, every parameter
 gets its own probes exactly as before. A joint probe can only save calls; it never decides
 a verdict, so it adds no false alarm, and the mistakes it could miss are those that cancel
-between pieces, as likely as those that cancel between the entries of one direction.
+between pieces, as unlikely as those that cancel between the entries of one direction.
 """
 
 from __future__ import annotations

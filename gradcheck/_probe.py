@@ -1,6 +1,6 @@
 """Probe one line through a parameter: pick the step, evaluate, retry, settle a verdict.
 
-A probe is an entry or a random ±1 direction of one parameter. It starts at the smallest
+A probe is an entry or a random direction of one parameter. It starts at the smallest
 step that keeps the noise allowance at RESOLUTION of the gradient (the cube-root step at
 most), looks first at f(±h) alone, and otherwise judges five loss values with
 :func:`gradcheck._stencil.judge`. Failing or imprecise attempts are retried by the rules of
@@ -121,10 +121,10 @@ class Prober:
         direction: NDArray[np.float64] | None,
         scale: float,
     ) -> list[Probe]:
-        """Probe one entry or direction; split a ±1 direction that fails at a kink.
+        """Probe one entry or direction; split a random direction that fails at a kink.
 
         Many units can sit exactly on a kink at ``x`` (zero biases and an input at the
-        origin put every hidden unit at ReLU(0)). A ±1 direction crosses half of those
+        origin put every hidden unit at ReLU(0)). A random direction crosses half of those
         kinks one way and half the other, and then the line's one-sided derivatives no
         longer bound the valid values. Its +1 half and its −1 half each cross all of them
         the same way, so each is judged on its own.

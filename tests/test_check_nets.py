@@ -103,12 +103,15 @@ def test_nets_at_the_origin_kink_pass(layout: str) -> None:
     params = module.init_params(d_in=2, hidden=100, classes=3, rng=rng)
     assert not np.any(params["b1"])
     assert np.sum(np.all(X == 0, axis=0 if layout == "column_major" else 1)) == 3
+    grads = module.gradients(params, X, y)
     for seed in range(3):
-        report = gradcheck.check_gradients(
-            lambda p: module.loss(p, X, y), module.gradients(params, X, y), params, seed=seed
-        )
+        report = gradcheck.check_gradients(lambda p: module.loss(p, X, y), grads, params, seed=seed)
         assert report.passed, str(report)
-        assert report["b1"].kinks > 0
+    # The default check may pass b1 on its quick first look, which does not measure kinks;
+    # entry by entry, the kinks it passed through are seen.
+    report = gradcheck.check_gradients(lambda p: module.loss(p, X, y), grads, params, full=True)
+    assert report.passed, str(report)
+    assert report["b1"].kinks > 0
 
 
 def test_cs231n_rule_flags_the_correct_forum_net_but_gradcheck_does_not() -> None:

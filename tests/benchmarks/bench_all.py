@@ -237,18 +237,17 @@ def targets_section(
     return table, met
 
 
-#: Why a ±1 direction can miss a slip that an entry-by-entry check sees.
+#: Why a random direction can miss a slip that an entry-by-entry check sees.
 _WHY_MISSED = {
     "swapped": "swapping entries i and j changes a direction's sum Σ gₖdₖ by "
-    "(gⱼ − gᵢ)(dᵢ − dⱼ), which is 0 when the two entries have the same sign in the direction "
-    "(and the same scale). Each random direction sees a swap with probability 1/2, so the "
-    "two directions miss it 1 time in 4 unless the swap involves the largest entry; the "
-    "earlier default (two directions and two entries) had the same odds. A transposed "
+    "(gⱼ − gᵢ)(dᵢ − dⱼ), which is small when the direction's weights dᵢ and dⱼ happen to be "
+    "close (same sign, magnitudes within a few per cent), so the change can stay inside the "
+    "tolerance. With ±1 directions it was exactly 0 for half of all swaps. A transposed "
     "or shifted gradient, the way permutations arise in backprop code, moves many entries "
     "and is caught (rows above).",
 }
 _WHY_MISSED_ANY = (
-    "a ±1 direction sums every entry's error with a random sign, so an error confined to "
+    "a random direction sums every entry's error with a random weight, so an error confined to "
     "entries whose gradient is small next to the parameter's others can stay inside the "
     "direction's tolerance, which the whole sum sets; an entry-by-entry check judges each "
     "entry against its own size."
@@ -362,8 +361,9 @@ def cost_section(cost: bench_cost.CostResults, png: Path, out: Path) -> str:
         f"![Loss calls and time per check against the parameter count]({image})",
         "",
         "The default check's cost does not grow with the parameter count: a parameter with "
-        "more than 32 entries gets 2 random ±1 directions and its largest entry (3 probes of "
-        "2 loss calls each when the quick first look settles them, 4 or more otherwise; "
+        "more than 32 entries gets 2 random directions and its largest entry, probed together "
+        "with the other large parameters first (2 loss calls per probe when the quick first "
+        "look settles it, 4 or more otherwise; "
         "random entries follow only a failure), a smaller one every entry, and 10 loss "
         "calls go to the value "
         "at x and the estimate of the loss's rounding noise; a probe that fails is retried. "
