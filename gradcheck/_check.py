@@ -40,7 +40,9 @@ from gradcheck._noise import estimate_noise
 from gradcheck._params import (
     ParamLayout,
     Structure,
+    entry_scales,
     grad_label,
+    gradient_eps,
     param_scale,
     split_grads,
     split_params,
@@ -139,8 +141,7 @@ class _Checker:
                 and np.any(grad)
             ):
                 groups.setdefault(array.dtype, {})[index] = grad.astype(np.float64)
-                kind = grad.dtype.kind == "f"
-                epsilons[index] = float(np.finfo(grad.dtype).eps) if kind else 2.0**-52
+                epsilons[index] = gradient_eps(grad)
         joined = max(groups.values(), key=len, default={})
         if len(joined) < 2:
             return
@@ -162,18 +163,17 @@ class _Checker:
         *,
         signs: bool,
     ) -> bool:
-        joint = pieces.snapshots[0].astype(np.float64)
-        scales = np.concatenate(
-            [
-                np.maximum(
-                    np.abs(self.evaluator.snapshots[p.index].ravel()[p.flat].astype(np.float64)),
-                    param_scale(self.evaluator.snapshots[p.index], self.global_scale),
+        snapshots = self.evaluator.snapshots
+        scales = pieces.join(
+            {
+                p.index: entry_scales(
+                    snapshots[p.index], param_scale(snapshots[p.index], self.global_scale)
                 )
                 for p in pieces.pieces
-            ]
+            }
         )
         if signs:
-            scales = random_weights(self.rng, joint.shape) * scales
+            scales = random_weights(self.rng, scales.shape) * scales
         grad = pieces.join(grads64)
         direction = equal_shares(pieces, grad, scales)
         if direction is None:
@@ -200,12 +200,12 @@ class _Checker:
         units crosses many kinks, which widen its range). Random entries, which only say
         *where*, wait until something fails: see :meth:`localise`.
         """
-        entry_scales = np.maximum(np.abs(array.astype(np.float64)), scale)
+        scales = entry_scales(array, scale)
         if self.options.full or array.size <= self.options.max_entries:
-            return [(idx, None, float(entry_scales[idx])) for idx in np.ndindex(array.shape)]
+            return [(idx, None, float(scales[idx])) for idx in np.ndindex(array.shape)]
         plans: list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]] = []
         for _ in range(self.options.directions - (index in self.direction_vouched)):
-            plans.append((None, random_weights(self.rng, array.shape) * entry_scales, 1.0))
+            plans.append((None, random_weights(self.rng, array.shape) * scales, 1.0))
         if (
             self.options.entries
             and grad is not None
@@ -214,7 +214,7 @@ class _Checker:
         ):
             flat = int(np.argmax(np.abs(grad)))
             largest = tuple(int(i) for i in np.unravel_index(flat, array.shape))
-            plans.append((largest, None, float(entry_scales[largest])))
+            plans.append((largest, None, float(scales[largest])))
         return plans
 
     def localise(
@@ -291,13 +291,8 @@ class _Checker:
         probes: list[Probe] = []
         scale = param_scale(array, self.global_scale)
         if candidates and array.size:
-            eps = float(np.finfo(grad.dtype).eps) if grad.dtype.kind == "f" else 2.0**-52
+            eps = gradient_eps(grad)
             primary_grad = next(iter(candidates.values()))
-            # A joint probe vouched for the gradient as given; another reading (transposed,
-            # reshaped) was not part of it.
-            if "given" not in candidates:
-                self.entry_vouched.discard(index)
-                self.direction_vouched.discard(index)
             plans = self.plan(index, array, primary_grad, scale)
             try:
                 for entry, direction, entry_scale in plans:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcheck._evaluate import Evaluator
-from gradcheck._params import param_scale
+from gradcheck._params import entry_scales, param_scale
 
 #: Points on the line (Moré & Wild use m = 6..8; 8 gives differences up to order 6 with at
 #: least 3 values each).
@@ -97,7 +97,7 @@ def estimate_noise(
     """
     directions = {
         i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
-        * np.maximum(np.abs(s.astype(np.float64)), param_scale(s, global_scale))
+        * entry_scales(s, param_scale(s, global_scale))
         for i, s in enumerate(evaluator.snapshots)
     }
     bases = [s.astype(np.float64) for s in evaluator.snapshots]

@@ -126,8 +126,8 @@ class Prober:
         Many units can sit exactly on a kink at ``x`` (zero biases and an input at the
         origin put every hidden unit at ReLU(0)). A random direction crosses half of those
         kinks one way and half the other, and then the line's one-sided derivatives no
-        longer bound the valid values. Its +1 half and its −1 half each cross all of them
-        the same way, so each is judged on its own.
+        longer bound the valid values. Its positive half and its negative half each cross
+        all of them the same way, so each is judged on its own.
         """
         if entry is not None:
             size = {n: abs(float(g[entry])) * scale for n, g in candidates.items()}
