@@ -604,8 +604,8 @@ def _check(
         )
         return GradientReport(broken, evaluator.calls, float("nan"), seed, tuple(notes))
 
-    # ---- noise: a short line through all parameters at once (ECnoise), whose centre is
-    # a second evaluation at x: the loss must be deterministic.
+    # ---- noise: a short line through all parameters at once (ECnoise), centred on x; a
+    # noisy line is followed by a second call at x (the loss must be deterministic).
     global_scale = param_scale(
         np.concatenate([s.ravel().astype(np.float64) for s in evaluator.snapshots]), 1.0
     )

@@ -77,6 +77,25 @@ def rounding_floor(values: Sequence[float], eps: float) -> float:
     return 0.5 * eps * max(abs(v) for v in values)
 
 
+def _require_deterministic(evaluator: Evaluator, f0: float) -> None:
+    """Call the loss at the parameters a second time: it must return ``f0`` again.
+
+    Only a noisy line needs this. Randomness in the loss (dropout, sampling) is noise on
+    the line like any other: the difference table measures it, and the step and the
+    tolerance allow for it, so it cannot cause a false alarm. What it costs is precision,
+    and that is worth an error only where it is large: above ``√ε`` of the loss, half its
+    digits (dropout's is of order 1). Below that a second call is not made: on a smooth
+    loss it would cost a call on every check for nothing.
+    """
+    again = evaluator()[0]
+    if again != f0 and not (math.isnan(again) and math.isnan(f0)):
+        raise ValueError(
+            f"the loss is not deterministic: two calls at the same parameters returned "
+            f"{f0!r} and {again!r}. Fix its randomness (dropout masks, sampling, "
+            "shuffling) with a seed inside the loss, or check a deterministic version"
+        )
+
+
 def estimate_noise(
     evaluator: Evaluator,
     f0: float,
@@ -90,10 +109,12 @@ def estimate_noise(
 
     The line runs through all parameters at once, ``δ = ε^(3/4)`` of each entry's scale:
     tens of ulps in float32, far below any curvature scale, so differences of order ≥ 2
-    see only rounding. Its centre is a second evaluation at ``x``: the loss must be
-    deterministic. If rounding hides every change on the line (a loss computed in float32
-    but returned as a Python float moves by less than one float32 ulp), the line is too
-    short to see the noise, and is tried again 100× longer (Moré & Wild's remedy), twice.
+    see only rounding. Its centre is ``x`` itself, whose loss ``f0`` is known. A line
+    noisier than ``√ε`` of the loss is followed by a second call at ``x``: a loss with
+    randomness in it (dropout) is rejected with a clear error. If rounding hides every
+    change on the line (a loss computed in float32 but returned as a Python float moves
+    by less than one float32 ulp), the line is too short to see the noise, and is tried
+    again 100× longer (Moré & Wild's remedy), twice.
     """
     directions = {
         i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
@@ -102,10 +123,15 @@ def estimate_noise(
     }
     bases = [s.astype(np.float64) for s in evaluator.snapshots]
 
+    centre = NOISE_POINTS // 2
+
     def line_through(step: float, points: Sequence[int] = range(NOISE_POINTS)) -> list[float]:
         values: list[float] = []
         for j in points:
-            offset = (j - NOISE_POINTS // 2) * step
+            if j == centre:
+                values.append(f0)  # the parameters themselves: the loss there is known
+                continue
+            offset = (j - centre) * step
             replaced = {
                 i: (base + offset * directions[i]).astype(evaluator.snapshots[i].dtype)
                 for i, base in enumerate(bases)
@@ -115,25 +141,20 @@ def estimate_noise(
 
     floor = rounding_floor([f0], loss_eps)
     line_step = param_eps**0.75
-    for attempt in range(NOISE_LINE_ATTEMPTS):
+    for _ in range(NOISE_LINE_ATTEMPTS):
         line = line_through(line_step)
-        centre = line[NOISE_POINTS // 2]
-        if attempt == 0 and centre != f0 and not (math.isnan(centre) and math.isnan(f0)):
-            raise ValueError(
-                f"the loss is not deterministic: two calls at the same parameters returned "
-                f"{f0!r} and {centre!r}. Fix its randomness (dropout masks, sampling, "
-                "shuffling) with a seed inside the loss, or check a deterministic version"
-            )
         if not all(math.isfinite(v) for v in line):
             notes.append("the loss was not finite on the noise-estimation line; noise set to 1 ulp")
             return max(floor, loss_eps * abs(f0))
         if len(set(line)) > NOISE_POINTS // 2:
+            eps = loss_eps
             if loss_eps < FLOAT32_EPS and all(float(np.float32(v)) == v for v in [f0, *line]):
                 # Every value is a float32: the loss was computed in float32 and returned
                 # as a Python float (a float64 loss lands on float32 values by chance
                 # about once in 2²⁹ per value). Its rounding is float32's, even where its
                 # rounded values happen to step so regularly that the table sees none.
-                floor = rounding_floor([f0], FLOAT32_EPS)
+                eps = FLOAT32_EPS
+                floor = rounding_floor([f0], eps)
             sigma = noise_from_line(line).sigma
             if sigma <= floor:
                 # The table saw nothing beyond the loss's last bit. Either the loss is that
@@ -145,6 +166,8 @@ def estimate_noise(
                 # steps per point instead.
                 ends = line_through(line_step * math.e, (0, NOISE_POINTS - 1))
                 sigma = max(sigma, slope_noise(line, ends))
+            if sigma > math.sqrt(eps) * abs(f0):
+                _require_deterministic(evaluator, f0)
             return max(sigma, floor)
         line_step *= 100
     # The loss did not move at all, even on a line 10⁴ times longer: it is flat to within

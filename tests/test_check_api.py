@@ -241,6 +241,42 @@ def test_nondeterministic_loss_is_rejected() -> None:
         gradcheck.check_gradients(lambda q: loss(q) + rng.random(), grads(p), p)
 
 
+def test_randomness_a_millionth_of_the_loss_is_rejected() -> None:
+    """Randomness a million times smaller than the loss is still far above √ε of it (half
+    its digits): the noise line shows it, and a second call at x says what it is."""
+    p = params()
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="not deterministic"):
+        gradcheck.check_gradients(lambda q: loss(q) * (1 + 1e-6 * rng.random()), grads(p), p)
+
+
+def test_randomness_below_half_the_digits_is_treated_as_noise() -> None:
+    """Randomness of 1e-12 of the loss is noise like rounding: the noise line measures it,
+    the tolerance allows for it, and correct gradients pass."""
+    p = params()
+    rng = np.random.default_rng(0)
+    f0 = loss(p)
+    report = gradcheck.check_gradients(lambda q: loss(q) * (1 + 1e-12 * rng.random()), grads(p), p)
+    assert report.passed, str(report)
+    assert report.noise > 1e-14 * f0
+
+
+def test_a_loss_smooth_to_its_last_bit_is_not_called_twice_at_x() -> None:
+    """A noise line with no noise above the loss's last bit is evidence enough that the
+    loss is deterministic: no second call at x (it would cost a call on every check)."""
+    p = params()
+    at_x: list[float] = []
+
+    def counting(q: dict[str, np.ndarray]) -> float:
+        value = loss(q)
+        if all(np.array_equal(q[k], p[k]) for k in p):
+            at_x.append(value)
+        return value
+
+    gradcheck.check_gradients(counting, grads(p), p)
+    assert len(at_x) == 1
+
+
 def test_mapping_params_with_list_grads_is_rejected() -> None:
     p = params()
     with pytest.raises(TypeError, match="return a mapping with the same keys"):
