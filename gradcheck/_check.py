@@ -18,7 +18,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,7 +35,7 @@ from gradcheck._diagnose import (
 )
 from gradcheck._evaluate import Evaluator, wants_params
 from gradcheck._events import notify_check
-from gradcheck._joint import Piece, Pieces, equal_shares, vouches
+from gradcheck._joint import JOINT_RESOLUTION, Piece, Pieces, equal_shares, vouches
 from gradcheck._noise import estimate_noise
 from gradcheck._params import (
     ParamLayout,
@@ -50,6 +50,7 @@ from gradcheck._params import (
 from gradcheck._probe import PRECISION, NonFiniteLossError, Prober
 from gradcheck._report import Diagnosis, GradientReport, ParameterResult, common_notes
 from gradcheck._shapes import classify_shape_slip, describe_shape_slip
+from gradcheck._stencil import central_noise_tolerance
 
 #: Entries probed in place of each random direction that could not decide.
 EXTRA_ENTRIES = 2
@@ -114,18 +115,24 @@ class _Checker:
         self.rng = rng
         self.options = options
         self.global_scale = global_scale
-        #: Parameters whose largest entry, and one of whose directions, a joint probe
-        #: passed for (see :meth:`screen_jointly`).
+        #: Parameters whose largest entry a joint probe passed for, and how many of each
+        #: parameter's directions joint probes passed for (see :meth:`screen_jointly`).
         self.entry_vouched: set[int] = set()
-        self.direction_vouched: set[int] = set()
+        self.direction_vouched: dict[int, int] = {}
+        #: The joint probes that stood in for probes of each parameter, for its report.
+        self.joint_probes: dict[int, list[Probe]] = {}
+        self.together: dict[int, tuple[str, ...]] = {}
 
     # ------------------------------------------------------ all parameters at once
 
     def screen_jointly(self, grads: Sequence[NDArray[Any] | None]) -> None:
         """Probe the large parameters together, once through their largest entries and
-        once along one random direction, each part weighted to an equal share (see
-        ``gradcheck._joint``). A joint probe that passes precisely enough stands in for
-        the largest-entry probe, or one direction, of each parameter in it."""
+        along as many random directions as each would get alone, each part weighted to an
+        equal share (see ``gradcheck._joint``). A joint probe that passes cleanly enough
+        (:func:`~gradcheck._joint.vouches`) stands in for the largest-entry probe, or one
+        direction, of each parameter in it;
+        the first joint direction that does not stops the joint directions, and each
+        parameter makes up the rest with its own."""
         if self.options.full:
             return
         # Pieces of one dtype only (a joint step must mean the same in every piece): the
@@ -148,12 +155,24 @@ class _Checker:
         grad_eps = max(epsilons[i] for i in joined)
         if self.options.entries:
             largest = [Piece(i, np.array([int(np.argmax(np.abs(g)))])) for i, g in joined.items()]
-            if self._joint_probe(Pieces(self.evaluator, largest), joined, grad_eps, signs=False):
+            found = self._joint_probe(
+                Pieces(self.evaluator, largest), joined, grad_eps, random=False
+            )
+            if found:
                 self.entry_vouched = set(joined)
-        if self.options.directions:
-            whole = [Piece(i, np.arange(self.evaluator.snapshots[i].size)) for i in joined]
-            if self._joint_probe(Pieces(self.evaluator, whole), joined, grad_eps, signs=True):
-                self.direction_vouched = set(joined)
+                self._vouched(joined, found)
+        whole = [Piece(i, np.arange(self.evaluator.snapshots[i].size)) for i in joined]
+        for passed in range(self.options.directions):
+            found = self._joint_probe(Pieces(self.evaluator, whole), joined, grad_eps, random=True)
+            if not found:
+                break
+            self.direction_vouched = dict.fromkeys(joined, passed + 1)
+            self._vouched(joined, found)
+
+    def _vouched(self, joined: Mapping[int, Any], found: list[Probe]) -> None:
+        for index in joined:
+            self.joint_probes.setdefault(index, []).extend(found)
+            self.together[index] = tuple(self.evaluator.name(j) for j in joined if j != index)
 
     def _joint_probe(
         self,
@@ -161,8 +180,9 @@ class _Checker:
         grads64: Mapping[int, NDArray[np.float64]],
         grad_eps: float,
         *,
-        signs: bool,
-    ) -> bool:
+        random: bool,
+    ) -> list[Probe]:
+        """The probes of one joint line if they vouch for every piece, else ``[]``."""
         snapshots = self.evaluator.snapshots
         scales = pieces.join(
             {
@@ -172,19 +192,26 @@ class _Checker:
                 for p in pieces.pieces
             }
         )
-        if signs:
-            scales = random_weights(self.rng, scales.shape) * scales
         grad = pieces.join(grads64)
+        # Along a random direction; else each entry up its gradient's slope, so that every
+        # piece adds to the derivative and a mistake common to all (a missing 1/N, a flipped
+        # sign) adds up instead of cancelling between pieces of opposite slope.
+        scales *= random_weights(self.rng, scales.shape) if random else np.sign(grad)
         direction = equal_shares(pieces, grad, scales)
         if direction is None:
-            return False
-        self.evaluator.context = f"while checking {pieces.names} together"
+            return []
         prober = Prober(pieces, self.prober.f0, self.sigma, self.prober.rel_step, self.prober.eps)
+        # Noise alone would keep this probe from vouching (a float32 loss): save its calls.
+        magnitude = float(np.sum(np.abs(grad * direction)))
+        noise = central_noise_tolerance(self.sigma, prober.first_step(magnitude))
+        if noise * len(pieces.pieces) > JOINT_RESOLUTION * magnitude:
+            return []
+        self.evaluator.context = f"while checking {pieces.names} together"
         try:
             found = prober.probe(0, {"given": grad}, grad_eps, None, direction, 1.0)
         except NonFiniteLossError:
-            return False  # each parameter's own probes will find and report it
-        return vouches(found, len(pieces.pieces))
+            return []  # each parameter's own probes will find and report it
+        return found if vouches(found, len(pieces.pieces)) else []
 
     # ------------------------------------------------------------ one parameter
 
@@ -204,7 +231,7 @@ class _Checker:
         if self.options.full or array.size <= self.options.max_entries:
             return [(idx, None, float(scales[idx])) for idx in np.ndindex(array.shape)]
         plans: list[tuple[tuple[int, ...] | None, NDArray[np.float64] | None, float]] = []
-        for _ in range(self.options.directions - (index in self.direction_vouched)):
+        for _ in range(self.options.directions - self.direction_vouched.get(index, 0)):
             plans.append((None, random_weights(self.rng, array.shape) * scales, 1.0))
         if (
             self.options.entries
@@ -332,7 +359,18 @@ class _Checker:
                 "or masked assignment)",
                 grad_shape,
             )
-        return self._result(name, shape, grad_shape, slip, probes, candidates, grad64, label)
+        return self._result(
+            name,
+            shape,
+            grad_shape,
+            slip,
+            probes,
+            candidates,
+            grad64,
+            label,
+            self.joint_probes.get(index, []),
+            self.together.get(index, ()),
+        )
 
     def _result(
         self,
@@ -344,8 +382,15 @@ class _Checker:
         candidates: Mapping[str, NDArray[np.float64]],
         grad64: NDArray[np.float64],
         label: str,
+        joint: list[Probe],
+        together: tuple[str, ...],
     ) -> ParameterResult:
+        """The verdict on one parameter from its own probes (``probes``), or from the
+        joint probes that stood in for all of them (``joint``, which passed: see
+        :meth:`screen_jointly`) when it has none of its own."""
         primary = next(iter(candidates), None)
+        own = probes
+        probes = own or joint
         if primary is None or not probes:
             diagnosis = (
                 Diagnosis("ok", None, "")
@@ -376,7 +421,12 @@ class _Checker:
                 "ReLU's kink?); its gradient was neither confirmed nor refuted"
             )
         if passed:
-            diagnosis = Diagnosis("ok", None, f"{label} agrees with the finite differences")
+            diagnosis = Diagnosis(
+                "ok",
+                None,
+                f"{label} agrees with the finite differences"
+                + (f", probed together with {', '.join(together)}" if together else ""),
+            )
         elif slip is None:
             diagnosis = diagnose_values(name, probes, grad_is_zero=not np.any(grad64))
             fitted = fit_factor(probes) if diagnosis.kind == "scaled" else None
@@ -421,16 +471,24 @@ class _Checker:
                 "and data)."
             )
         per_entry = worst.scale
+        method: Literal["entries", "directions", "joint"] = (
+            "joint"
+            if not own
+            else "entries"
+            if not joint and all(p.index is not None for p in own)
+            else "directions"
+        )
         return ParameterResult(
             name=name,
             shape=shape,
             grad_shape=grad_shape,
             passed=passed,
             diagnosis=diagnosis,
-            method="entries" if all(p.index is not None for p in probes) else "directions",
-            probes=len(probes),
-            kinks=sum(p.verdicts[primary].kink for p in probes),
-            inconclusive=sum(p.inconclusive for p in probes),
+            method=method,
+            probes=len(own) + len(joint),
+            kinks=sum(p.verdicts[primary].kink for p in [*own, *joint]),
+            inconclusive=sum(p.inconclusive for p in own),
+            together=together,
             worst_index=worst.index,
             analytic=v.analytic / per_entry,
             numeric=v.numeric / per_entry,

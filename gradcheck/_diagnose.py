@@ -47,6 +47,9 @@ class Probe:
     #: ``x[index]·scale`` for an entry, ``⟨x, d⟩`` for a direction): a gradient ``g + c·x``
     #: would have had the analytic value ``analytic + c·along``.
     along: float = 0.0
+    #: Attempts (steps) at which the gradient failed before the verdict settled: a pass
+    #: after failures was explained by the line's roughness at some step.
+    failed_attempts: int = 0
 
 
 def conclusive(probes: Sequence[Probe]) -> list[Probe]:

@@ -104,13 +104,28 @@ class Prober:
     """Runs probes against one evaluator, at the noise and step the check settled on."""
 
     def __init__(
-        self, evaluator: LossAt, f0: float, sigma: float, rel_step: float, eps: float
+        self,
+        evaluator: LossAt,
+        f0: float,
+        sigma: float,
+        rel_step: float,
+        eps: float,
     ) -> None:
         self.evaluator = evaluator
         self.f0 = f0
         self.sigma = sigma
         self.rel_step = rel_step
         self.eps = eps
+
+    def first_step(self, magnitude: float) -> float:
+        """A probe's first step: the one whose noise allowance is RESOLUTION of
+        ``magnitude`` (``Σ|gᵢ·dᵢ|`` along the probe), at most the cube-root step and at
+        least MIN_STEP_FRACTION of it. A gradient of 1e-310 (a softmax saturated beyond
+        float64's range) makes the resolution underflow to 0: then, as for a zero
+        gradient, the usual step."""
+        resolution = RESOLUTION * magnitude
+        wanted = noise_tolerance(self.sigma, 1.0) / resolution if resolution > 0 else self.rel_step
+        return min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
 
     def probe(
         self,
@@ -171,11 +186,7 @@ class Prober:
         """
         candidates = line.candidates
         primary = line.primary
-        # A gradient of 1e-310 (a softmax saturated beyond float64's range) makes the
-        # resolution underflow to 0: then, as for a zero gradient, the usual step.
-        resolution = RESOLUTION * magnitude
-        wanted = noise_tolerance(self.sigma, 1.0) / resolution if resolution > 0 else self.rel_step
-        step = min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
+        step = self.first_step(magnitude)
         attempts: list[dict[str, Verdict]] = []
         # The loss is deterministic, so a step tried before (a step back down after a
         # step up) gives the same verdicts: reuse them instead of calling the loss again.
@@ -205,6 +216,7 @@ class Prober:
             inconclusive=settled[primary][1],
             uncertainty=_relative_width(final, reference),
             along=tried[final.step][2],
+            failed_attempts=sum(not a[primary].passed for a in attempts),
         )
 
     def _stencil(
@@ -364,7 +376,7 @@ def _precise_at(step: float, sigma: float, size: float, reference: float) -> boo
     return noise_tolerance(sigma, step) <= PRECISION * max(size, reference)
 
 
-def _smooth(verdict: Verdict) -> bool:
+def smooth(verdict: Verdict) -> bool:
     """Whether an attempt saw a smooth line: no kink, and noise (not the estimates'
     spread) dominating its tolerance."""
     return verdict.noise_limited and not verdict.kink
@@ -412,7 +424,7 @@ def _beyond_movement(history: Sequence[Verdict]) -> bool:
     and a wrong entry puts the user's value 4e-7 away from all of them.
     """
     finest = min(history, key=lambda v: (v.step, _width(v)))
-    if finest.passed or not _smooth(finest):
+    if finest.passed or not smooth(finest):
         return False
     hull_low = min(v.low - v.tolerance for v in history)
     hull_high = max(v.high + v.tolerance for v in history)

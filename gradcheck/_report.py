@@ -57,20 +57,23 @@ class ParameterResult:
         passed: whether the gradient agrees with the finite differences.
         diagnosis: what kind of mistake it is (``kind == "ok"`` when passed).
         method: ``"entries"`` (every entry probed), ``"directions"`` (random directions and
-            the largest entry, more entries after a failure) or ``"none"`` (nothing could
-            be compared, e.g. a wrong shape).
-        probes: how many entries or directions were compared.
+            the largest entry, more entries after a failure), ``"joint"`` (only joint probes,
+            which moved this parameter together with the ones in ``together``: see "How it
+            decides") or ``"none"`` (nothing could be compared, e.g. a wrong shape).
+        probes: how many entries or directions were compared, joint probes included.
         kinks: how many of those straddled a kink (checked against one-sided derivatives).
         inconclusive: how many random directions crossed kinks closer together than the
             loss's noise lets a step resolve; they count neither way, and two random
             entries were probed in place of each.
         worst_index: the entry index of the worst comparison, or ``None`` when the worst one
             was a random direction (then ``analytic`` and ``numeric`` are directional
-            derivatives).
+            derivatives; for ``method == "joint"``, of all the parameters moved together).
         analytic: the user's value at the worst comparison.
         numeric: the finite-difference value there.
         error: ``|analytic - numeric|`` there.
         tolerance: the error allowed there (rounding noise plus truncation, see the docs).
+        together: the other parameters that joint probes moved with this one, when such
+            probes stood in for some of its own (empty when none did).
     """
 
     name: str
@@ -78,7 +81,7 @@ class ParameterResult:
     grad_shape: tuple[int, ...] | None
     passed: bool
     diagnosis: Diagnosis
-    method: Literal["entries", "directions", "none"] = "none"
+    method: Literal["entries", "directions", "joint", "none"] = "none"
     probes: int = 0
     kinks: int = 0
     inconclusive: int = 0
@@ -87,6 +90,7 @@ class ParameterResult:
     numeric: float = float("nan")
     error: float = float("nan")
     tolerance: float = float("nan")
+    together: tuple[str, ...] = ()
 
     @property
     def error_ratio(self) -> float:
@@ -115,6 +119,8 @@ def _fmt(value: float) -> str:
 def _fmt_index(result: ParameterResult) -> str:
     if result.method == "none":
         return "-"
+    if result.method == "joint":
+        return "joint"
     if result.worst_index is None:
         return "direction"
     return str(result.worst_index)

@@ -106,6 +106,12 @@ def noise_tolerance(sigma: float, step: float) -> float:
 _CENTRAL_GAIN = float(np.linalg.norm(_CENTRAL_H))
 
 
+def central_noise_tolerance(sigma: float, step: float) -> float:
+    """The noise allowance of the quick first look (the central difference D(h) alone):
+    the smallest any verdict at ``step`` has."""
+    return NOISE_SIGMAS * sigma * _CENTRAL_GAIN / step
+
+
 def judge_central(
     values: NDArray[np.float64],
     predictions: NDArray[np.float64],
@@ -125,7 +131,7 @@ def judge_central(
     numeric = float(_CENTRAL_H @ changes) / step
     analytic = float(_CENTRAL_H @ predictions) / step
     tolerance = (
-        NOISE_SIGMAS * sigma * _CENTRAL_GAIN / step + gradient_slack + eps ** (2 / 3) * abs(numeric)
+        central_noise_tolerance(sigma, step) + gradient_slack + eps ** (2 / 3) * abs(numeric)
     )
     return Verdict(
         analytic=analytic,

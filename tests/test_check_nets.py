@@ -449,25 +449,40 @@ def test_a_scale_slip_of_1e_4_is_caught_at_the_largest_entry(layout: str) -> Non
     params = module.init_params(d_in=2, hidden=100, classes=3, rng=rng)
     grads = dict(module.gradients(params, X, y))
     grads["b1"] = grads["b1"] * (1 + 1e-4)
-    for seed in range(3):
+    kinds = []
+    for seed in range(5):
         report = gradcheck.check_gradients(lambda p: module.loss(p, X, y), grads, params, seed=seed)
         assert _only_failures(report) == ["b1"], str(report)
-        assert report["b1"].diagnosis.kind == "scaled"
+        b1 = report["b1"]
+        assert b1.worst_index is not None
+        assert b1.analytic / b1.numeric == pytest.approx(1 + 1e-4, abs=1e-5)
+        kinds.append(b1.diagnosis.kind)
+    # Two points sit at the origin, so at b1 = 0 every unit is on its kink for them and a
+    # random direction's central difference is off by half of each kink's jump, whatever
+    # the step. Now and then that bias matches the slip to within the quick look's
+    # tolerance: the direction passes, contradicts the factor, and the diagnosis is the
+    # plainer `mismatch` (the worst entry above still shows the slip's size).
+    assert kinds.count("scaled") >= 4, kinds
 
 
-def test_correct_code_pays_for_joint_probes_and_one_direction_each(forum: Net) -> None:
-    """On correct code the three large parameters are probed together twice (through their
-    largest entries, and along one random direction, each an equal share), then each along
-    one random direction of its own; b2 gets its two entries. Two loss calls per probe when
-    the first look agrees; the value at x, the rest of the noise line and its slope check
-    take eleven: 11 + 2·2 + 3·2 + 2·2 = 25 calls. Random entries wait for a failure."""
+def test_correct_code_pays_for_joint_probes_only(forum: Net) -> None:
+    """On correct code the three large parameters are probed together three times (through
+    their largest entries, and along two random directions, each an equal share), which
+    stands in for all their own probes; b2 gets its two entries. Two loss calls per probe
+    when the first look agrees; the value at x, the rest of the noise line and its slope
+    check take eleven at most: 11 + 3·2 + 2·2 = 21 calls (19 without the slope check, on a
+    line that shows noise). Random entries wait for a failure."""
     grads = forum.grads()
     report = gradcheck.check_gradients(forum.loss, grads, forum.params)
     assert report.passed, str(report)
-    assert [r.probes for r in report] == [1, 1, 1, 2]
-    for name in ("W1", "b1", "W2"):
-        assert report[name].method == "directions"
-    assert report.loss_calls <= 30
+    assert [r.probes for r in report] == [3, 3, 3, 2]
+    for name, others in (("W1", ("b1", "W2")), ("b1", ("W1", "W2")), ("W2", ("W1", "b1"))):
+        assert report[name].method == "joint"
+        assert report[name].together == others
+        assert f"probed together with {', '.join(others)}" in report[name].diagnosis.message
+    assert report["b2"].together == ()
+    assert "joint" in str(report)
+    assert report.loss_calls <= 21
 
 
 def test_a_joint_probe_that_fails_gives_every_parameter_its_own_probes(forum: Net) -> None:
@@ -481,17 +496,65 @@ def test_a_joint_probe_that_fails_gives_every_parameter_its_own_probes(forum: Ne
     assert report["b1"].probes == 3
 
 
-def test_only_parameters_of_one_dtype_are_probed_together(forum: Net) -> None:
-    """W1 in float32 among float64 b1 and W2: b1 and W2 are probed together, W1 alone."""
-    params = dict(forum.params)
-    params["W1"] = params["W1"].astype(np.float32)
-    grads = forum.module.gradients(params, forum.X, forum.y)
-    report = gradcheck.check_gradients(forum.loss, grads, params)
+def test_only_parameters_of_one_dtype_are_probed_together() -> None:
+    """A float32 parameter among float64 ones (its effect on the loss small enough that its
+    rounding leaves the loss's noise at float64's): the float64 ones are probed together,
+    the float32 one alone (a joint step would not mean the same in both dtypes)."""
+    rng = np.random.default_rng(0)
+    params = {
+        "a": rng.standard_normal(40),
+        "b": rng.standard_normal(50),
+        "c": rng.standard_normal(60),
+        "d": rng.standard_normal(40).astype(np.float32),
+    }
+
+    def loss(p: dict[str, np.ndarray]) -> float:
+        d = p["d"].astype(np.float64)
+        return float(
+            0.5 * np.sum(p["a"] ** 2)
+            + np.sum(np.sin(p["b"]))
+            + 1.125 * np.sum(p["c"] ** 2)
+            + 1e-9 * np.sum(d**2)
+        )
+
+    grads = {
+        "a": params["a"],
+        "b": np.cos(params["b"]),
+        "c": 2.25 * params["c"],
+        "d": (2e-9 * params["d"].astype(np.float64)).astype(np.float32),
+    }
+    report = gradcheck.check_gradients(loss, grads, params)
     assert report.passed, str(report)
-    assert [r.probes for r in report] == [3, 1, 1, 2]
+    assert [r.together for r in report] == [("b", "c"), ("a", "c"), ("a", "b"), ()]
+    assert report["d"].method == "directions"
 
 
-def _settled(uncertainty: float, passed: bool = True) -> Probe:
+def test_a_float32_net_gets_no_joint_probes(forum: Net) -> None:
+    """In float32 noise keeps every probe far coarser than JOINT_RESOLUTION: a joint probe
+    could not stand in for anything, so none is made, and no loss call is spent on one."""
+    params = {k: v.astype(np.float32) for k, v in forum.params.items()}
+    X = forum.X.astype(np.float32)
+    grads = forum.module.gradients(params, X, forum.y)
+    calls: list[int] = []
+
+    def loss(p: dict[str, np.ndarray]) -> float:
+        calls.append(1)
+        return float(forum.module.loss(p, X, forum.y))
+
+    report = gradcheck.check_gradients(loss, grads, params)
+    assert all(r.together == () for r in report), str(report)
+    assert [r.method for r in report] == ["directions", "directions", "directions", "entries"]
+    assert [r.probes for r in report][:3] == [3, 3, 3]
+
+
+def _settled(
+    uncertainty: float,
+    passed: bool = True,
+    *,
+    kink: bool = False,
+    noise_limited: bool = True,
+    failed_attempts: int = 0,
+) -> Probe:
     verdict = Verdict(
         analytic=1.0,
         numeric=1.0 if passed else 2.0,
@@ -499,21 +562,55 @@ def _settled(uncertainty: float, passed: bool = True) -> Probe:
         high=1.0,
         error=0.0 if passed else 1.0,
         tolerance=uncertainty,
-        kink=False,
+        kink=kink,
         step=1e-5,
-        noise_limited=True,
+        noise_limited=noise_limited,
     )
-    return Probe(None, 1.0, {"given": verdict}, loss_moved=True, uncertainty=uncertainty)
+    return Probe(
+        None,
+        1.0,
+        {"given": verdict},
+        loss_moved=True,
+        uncertainty=uncertainty,
+        failed_attempts=failed_attempts,
+    )
 
 
-def test_a_joint_probe_vouches_only_with_k_times_the_precision() -> None:
-    """Each of K pieces is 1/K of the joint derivative: to stand in for a probe of one
-    parameter (PRECISION, 10%), the joint probe must be uncertain by at most 10%/K."""
-    assert vouches([_settled(0.03)], 3)
-    assert not vouches([_settled(0.04)], 3)
-    assert vouches([_settled(0.04)], 2)
-    assert not vouches([_settled(0.01, passed=False)], 3)
+def test_a_joint_probe_vouches_only_with_k_times_the_resolution() -> None:
+    """Each of K pieces is 1/K of the joint derivative: to stand in for probes of one
+    parameter, the joint probe must resolve each piece to JOINT_RESOLUTION (1e-5), so it
+    must be uncertain by at most 1e-5/K."""
+    assert vouches([_settled(3e-6)], 3)
+    assert not vouches([_settled(4e-6)], 3)
+    assert vouches([_settled(4e-6)], 2)
+    assert not vouches([_settled(1e-6, passed=False)], 3)
     assert not vouches([], 3)
+
+
+def test_a_joint_probe_vouches_only_for_a_clean_pass_on_a_smooth_line() -> None:
+    """A pass that kinks explain (a kink seen, or estimates spread wider than noise), or
+    that came after a failure at another step, could hide one piece's small mistake in
+    the roughness of another: no stand-in, every parameter gets its own probes."""
+    assert vouches([_settled(1e-6)], 3)
+    assert not vouches([_settled(1e-6, kink=True)], 3)
+    assert not vouches([_settled(1e-6, noise_limited=False)], 3)
+    assert not vouches([_settled(1e-6, failed_attempts=1)], 3)
+
+
+def test_a_small_slip_in_a_smooth_parameter_is_not_hidden_by_kinks_in_others() -> None:
+    """Two entries of dW2 swapped, 0.4% of its largest entry apart, on the forum net at
+    h = 100: W2's own direction (smooth: the loss is linear in W2 up to the softmax) shows
+    it at a thousand tolerances, while a joint direction crosses b1's and W1's kinks. The
+    joint probe fails its first look and passes only at a step where kinks widen its
+    range: that vouches for nothing, so W2 gets its own probes and fails."""
+    net = forum_net("row_major", hidden=100)
+    grads = net.grads()
+    swapped = grads["W2"].copy()
+    swapped[76, 0], swapped[83, 0] = grads["W2"][83, 0], grads["W2"][76, 0]
+    grads["W2"] = swapped
+    report = gradcheck.check_gradients(net.loss, grads, net.params, seed=0)
+    assert _only_failures(report) == ["W2"], str(report)
+    assert report["W2"].method == "directions"
 
 
 def test_a_failing_parameter_gets_entries_and_reports_one(forum: Net) -> None:
