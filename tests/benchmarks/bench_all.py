@@ -506,6 +506,43 @@ def decorator_section(deco: DecoratorResults) -> str:
     return "\n".join(parts)
 
 
+def calls_words(breakdown: dict[str, int]) -> str:
+    """The default check's loss calls in words, from :func:`bench_cost.call_breakdown`."""
+    if not breakdown:
+        return "their breakdown was not measured"
+    everything = max(breakdown, key=lambda key: key.count(","))
+    line = breakdown.get(everything, 0)
+    at_x = breakdown.get("x", 0)
+    parts = [
+        f"{at_x + line} for the value at x"
+        + (" (twice: the loss's determinism checked)" if at_x > 1 else "")
+        + f" and the noise line through all parameters ({min(line, 8)} points besides its "
+        "centre, which is x itself"
+        + (
+            f", and the {line - 8} ends of the same line e times as long, the slope check "
+            "for a staircase loss"
+            if line > 8
+            else ""
+        )
+        + ")"
+    ]
+    for key, count in breakdown.items():
+        if key in ("x", everything):
+            continue
+        if "," in key:
+            parts.append(
+                f"{count} for the joint probes through {key} together (their largest "
+                "entries and random directions)"
+            )
+        else:
+            parts.append(f"{count} for the probes of {key} alone")
+    return (
+        "; ".join(parts)
+        + ". A probe that the quick first look settles takes 2 calls, and random entries "
+        "(to say where) are probed only after a failure"
+    )
+
+
 def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> str:
     """What the figures say, with the numbers of this run."""
     forum = bench_cost.FORUM_HIDDEN
@@ -543,15 +580,9 @@ def observations(cost: bench_cost.CostResults, bugs: bench_bugs.BugResults) -> s
             f"backward costs {base.base_s / base.loss_s:.1f} loss calls, so {COST_TARGET:g}× "
             f"allows about {allowed:.0f} loss calls; the default check makes "
             f"{row.loss_calls} ({row.ratio:.1f}×; per run {row.timing.ratio_min:.1f}–"
-            f"{row.timing.ratio_max:.1f}×): 10 for the value at x, its repeat (the loss must "
-            "be deterministic) and the 8 other points of the noise line, 2 for the ends of "
-            "the same line e times as long (the slope check for a staircase loss), then 2 "
-            "per probe that the quick first look settles: 2 joint probes through W1, b1 and "
-            "W2 together (their largest entries, and one random direction), one random "
-            "direction of each, and one per entry of b2. "
+            f"{row.timing.ratio_max:.1f}×): {calls_words(cost.breakdowns.get(forum, {}))}. "
             f"{row.loss_calls} × one loss call = {fmt_seconds(in_loss)} of its "
-            f"{fmt_seconds(row.seconds)}; {own_words}. Random entries (to say where) are "
-            "probed only after a failure, and the cost does not grow with the parameter "
+            f"{fmt_seconds(row.seconds)}; {own_words}. The cost does not grow with the parameter "
             "count (section 1). Against the alternatives the default check is cheap: "
             + ", ".join(
                 f"{bench_cost.LABELS[r.method]} {'≈ ' if r.extrapolated else ''}{r.ratio:,.0f}×"

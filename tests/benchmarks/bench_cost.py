@@ -109,6 +109,8 @@ class CostResults:
     bases: dict[int, SizeBase] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
     own_work: dict[int, OwnWork] = field(default_factory=dict)
+    #: The default check's loss calls by what each moved (see :func:`call_breakdown`).
+    breakdowns: dict[int, dict[str, int]] = field(default_factory=dict)
     #: The classic loop's numeric gradient of the correct net, reused by bench_bugs.
     classic_gradients: dict[int, Params] = field(default_factory=dict)
 
@@ -128,6 +130,26 @@ def measure_size(hidden: int, slow: bool, results: CostResults) -> None:
     for method in METHODS if slow else ("default",):
         measure_method(problem, method, loss_s, results)
     results.own_work[hidden] = measure_own_work(problem)
+    results.breakdowns[hidden] = call_breakdown(problem)
+
+
+def call_breakdown(problem: ForumNet) -> dict[str, int]:
+    """The default check's loss calls on the correct net, grouped by the parameters each
+    call moved: ``"x"`` for none (the value at x), else their names (``"W1, b1, W2, b2"``
+    for the noise line through all of them, ``"W1, b1, W2"`` for a joint probe, one name
+    for a parameter's own probe). Measured from the calls, not assumed."""
+    grads = problem.grads()
+    base = problem.params
+    counts: dict[str, int] = {}
+
+    def loss(params: Params) -> float:
+        moved = [k for k in base if not np.array_equal(params[k], base[k])]
+        key = ", ".join(moved) or "x"
+        counts[key] = counts.get(key, 0) + 1
+        return problem.loss(params)
+
+    gradcheck.check_gradients(loss, grads, base)
+    return counts
 
 
 def measure_own_work(problem: ForumNet) -> OwnWork:
