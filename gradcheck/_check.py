@@ -161,9 +161,12 @@ class _Checker:
             if found:
                 self.entry_vouched = set(joined)
                 self._vouched(joined, found)
-        whole = [Piece(i, np.arange(self.evaluator.snapshots[i].size)) for i in joined]
+        whole = Pieces(
+            self.evaluator,
+            [Piece(i, np.arange(self.evaluator.snapshots[i].size)) for i in joined],
+        )
         for passed in range(self.options.directions):
-            found = self._joint_probe(Pieces(self.evaluator, whole), joined, grad_eps, random=True)
+            found = self._joint_probe(whole, joined, grad_eps, random=True)
             if not found:
                 break
             self.direction_vouched = dict.fromkeys(joined, passed + 1)

@@ -28,37 +28,25 @@ In every pair/triple variant the relative errors sum to zero (they cancel exactl
 joint probe through the largest entries, when each piece is weighted to an equal share).
 """
 
-import os
+# sweep_verdicts first: it pins BLAS to one thread before numpy loads, puts this checkout on
+# sys.path after any worktree given in PYTHONPATH, and prints which gradcheck runs.
+from sweep_verdicts import (
+    LAYOUTS,
+    SIGMOID_SIZES,
+    Problem,
+    run_check,
+    size_label,
+)
 
-for _var in (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-):
-    os.environ[_var] = "1"
+# isort: split
+import argparse
+import json
+import time
+from collections import defaultdict
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
+import numpy as np
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.append(_ROOT)
-
-import numpy as np  # noqa: E402
-
-import gradcheck  # noqa: E402
-
-print(f"gradcheck.__file__ = {gradcheck.__file__}", flush=True)
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sweep_verdicts import LAYOUTS, SIGMOID_SIZES, Problem, size_label  # noqa: E402
+import gradcheck
 
 # ----------------------------------------------------------------------------- specs
 
@@ -227,47 +215,6 @@ def inject(spec, problem, grads):
 
 
 # ----------------------------------------------------------------------------- running
-
-
-def run_check(problem, grads, check_seed):
-    started = time.perf_counter()
-    out = {}
-    try:
-        report = gradcheck.check_gradients(problem.loss, grads, problem.params, seed=check_seed)
-        out.update(
-            {
-                "passed": bool(report.passed),
-                "loss_calls": int(report.loss_calls),
-                "failed": [
-                    {
-                        "name": r.name,
-                        "kind": r.diagnosis.kind,
-                        "message": r.diagnosis.message,
-                        "method": r.method,
-                    }
-                    for r in report.failed
-                ],
-                "methods": {name: report[name].method for name in problem.params},
-                "notes": list(report.notes),
-                "not_checked": [
-                    nt.split(":", 1)[0] for nt in report.notes if ": not checked:" in nt
-                ],
-            }
-        )
-    except Exception as exc:
-        out.update(
-            {
-                "passed": None,
-                "loss_calls": None,
-                "failed": [],
-                "notes": [],
-                "not_checked": [],
-                "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(),
-            }
-        )
-    out["seconds"] = time.perf_counter() - started
-    return out
 
 
 def main():

@@ -475,6 +475,7 @@ def run_check(problem, grads, check_seed):
                     }
                     for r in report.failed
                 ],
+                "methods": {name: report[name].method for name in problem.params},
                 "notes": list(report.notes),
                 "not_checked": [n.split(":", 1)[0] for n in report.notes if ": not checked:" in n],
                 "report": str(report),
