@@ -1,12 +1,13 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
 #   make demo   - the main job: train the reference nets and check their gradients
-#   make test   - everything: lint, types, tests
+#   make test   - everything: lint, types, tests, and the tests again on the oldest versions
+#                 that pyproject.toml allows (make test-oldest)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench sweep docs clean
+.PHONY: demo test lint typecheck pytest test-oldest bench sweep docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +19,8 @@ demo: $(STAMP)
 	$(PY) -m reference_nets
 
 lint: $(STAMP)
-	$(PY) -m ruff check gradcheck reference_nets tests
-	$(PY) -m ruff format --check gradcheck reference_nets tests
+	$(PY) -m ruff check gradcheck reference_nets tests benchmarks .ci
+	$(PY) -m ruff format --check gradcheck reference_nets tests benchmarks .ci
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -27,7 +28,26 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-test: lint typecheck pytest
+# The tests again in a second venv, with numpy, jaxtyping, beartype and the test extra at the
+# lower bounds of pyproject.toml (.ci/oldest_constraints.py), so that no bound is claimed
+# untested. Lint and types run in the main venv only.
+OLDEST       := .venv-oldest
+OLDEST_PY    := $(OLDEST)/bin/python
+OLDEST_STAMP := $(OLDEST)/.installed
+
+$(OLDEST_STAMP): pyproject.toml .ci/oldest_constraints.py
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST_PY) -m pip install --quiet --upgrade pip
+	$(PYTHON) .ci/oldest_constraints.py > $(OLDEST)/constraints.txt
+	$(OLDEST_PY) -m pip install --quiet -c $(OLDEST)/constraints.txt -e '.[test]'
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	$(OLDEST_PY) -m pip list --format=freeze | grep -i -E '^(numpy|jaxtyping|beartype|pytest|hypothesis|sybil)=='
+	$(OLDEST_PY) -m pytest
+
+test: lint typecheck pytest test-oldest
 
 # Benchmarks (not part of test): about 7 minutes (8 under load); writes docs/benchmarks.md and
 # docs/img/bench_cost.png. The bench extra (scipy, numdifftools) has its own stamp.
@@ -38,14 +58,14 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(PY) tests/benchmarks/bench_all.py
+	$(PY) benchmarks/bench_all.py
 
 # Verdict sweeps (not part of test; about 2.5 minutes): false alarms on correct gradients of
 # the reference nets in float32 and float64 (360 checks), 120 one-parameter bugs and 760
 # bugs in two or three parameters at once. They print their tables; --out writes JSON.
 sweep: $(STAMP)
-	$(PY) tests/benchmarks/sweep_verdicts.py
-	$(PY) tests/benchmarks/sweep_multi.py
+	$(PY) benchmarks/sweep_verdicts.py
+	$(PY) benchmarks/sweep_multi.py
 
 # The documentation site: installs the docs extra, builds into site/ (offline; --strict
 # fails on any warning). Not part of `make test`; the docs' examples are (tests/test_docs.py).
@@ -54,4 +74,4 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) $(OLDEST) .mypy_cache .pytest_cache .ruff_cache build dist

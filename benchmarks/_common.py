@@ -1,22 +1,36 @@
 """Shared pieces of the benchmark scripts: the forum net, counting, timing, the machine.
 
-Import this only after BLAS has been pinned (see :data:`BLAS_VARS`): every ``bench_*``
-script sets those variables before its first numpy import, so that the two BLAS threads
-of a 2-core machine do not fight the Python thread being timed, and all figures are for
-one thread.
+Every script imports this before anything else. Importing it pins BLAS to one thread (see
+:data:`BLAS_VARS`) before numpy loads, so that the two BLAS threads of a 2-core machine do
+not fight the Python thread being timed and all figures are for one thread; and it puts this
+checkout on ``sys.path`` (after anything on PYTHONPATH), so that ``python benchmarks/x.py``
+finds ``gradcheck``, ``reference_nets`` and ``tests`` without an install.
 """
 
+# The set-up below runs before numpy and the packages are imported.
+# ruff: noqa: E402
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+#: Environment variables that pin BLAS to one thread (set before numpy is imported).
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+for _var in BLAS_VARS:
+    os.environ.setdefault(_var, "1")
+
+#: The repository's root (this file is in benchmarks/).
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # a fallback: a checkout on PYTHONPATH comes first
+
 import platform
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,12 +38,6 @@ from numpy.typing import NDArray
 
 from reference_nets.data import spiral
 from reference_nets.two_layer_relu import row_major as net
-
-#: Environment variables that pin BLAS to one thread (set before numpy is imported).
-BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-#: The repository's root (tests/benchmarks/ is two levels down).
-ROOT = Path(__file__).resolve().parents[2]
 
 #: The forum question's set-up: two spiral arms of 400 points, angle noise 0.5, D = 2, K = 2.
 POINTS_PER_CLASS = 400

@@ -2,43 +2,22 @@
 
 Run it (not collected by pytest; ``make bench`` runs it as part of bench_all.py):
 
-    .venv/bin/python tests/benchmarks/bench_cost.py           # ~3 minutes
-    .venv/bin/python tests/benchmarks/bench_cost.py --quick   # smoke test, ~20 s
+    .venv/bin/python benchmarks/bench_cost.py           # ~3 minutes
+    .venv/bin/python benchmarks/bench_cost.py --quick   # smoke test, ~20 s
 
-Three ways to check the forum's two-layer ReLU + softmax net (D = 2, K = 2, N = 800 spiral
-points) at several hidden widths h (5h + 2 parameters):
-
-- default: ``gradcheck.check_gradients(loss, grads, params)``;
-- full: the same with ``full=True`` (every entry, five-point stencil);
-- classic: the cs231n loop, written here: for each entry, f(x + h) and f(x − h) with
-  h = 1e-5, then restore.
-
-For each it counts loss calls (a counting wrapper) and times runs with time.perf_counter;
-before each run it times one loss + backward (one ``loss`` call and one ``gradients``
-call, best of a few), and reports the run as a multiple of that, so that a slow phase of
-the machine hits both sides of the ratio. The full check and the classic loop grow with
-the parameter count and are measured at h = 30, 100 and 1000 (30 and 100 with --quick); above
-that their loss calls and time are extrapolated from the largest measured size (per
-parameter) and the measured cost of one loss call at the larger size.
+The default check, ``full=True`` and the cs231n loop on the forum's two-layer ReLU + softmax
+net at several hidden widths h: loss calls (counted) and run times, each as a multiple of
+one loss + backward timed right before it. The full check and the loop are measured up to
+h = 1000 (100 with --quick) and extrapolated above that.
 """
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # before numpy is imported
-
-import argparse  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import _common  # noqa: E402
-import numpy as np  # noqa: E402
-from _common import (  # noqa: E402
+# _common first: importing it pins BLAS to one thread before numpy loads.
+import _common
+from _common import (
     ForumNet,
     Params,
-    Timing,
     best_of,
     classic_numeric_gradient,
     fmt_seconds,
@@ -46,7 +25,15 @@ from _common import (  # noqa: E402
     timed_against,
 )
 
-import gradcheck  # noqa: E402
+# isort: split
+import argparse
+from pathlib import Path
+
+import numpy as np
+from cost_plot import plot
+from cost_results import LABELS, METHODS, CostResults, OwnWork, Row, SizeBase
+
+import gradcheck
 
 #: Hidden widths for the default check (all measured).
 SIZES = (30, 100, 300, 1000, 3000, 10000)
@@ -61,61 +48,6 @@ FORUM_HIDDEN = 1000
 BUDGET_S = 5.0
 MAX_REPEAT = 15
 MIN_REPEAT = 1
-METHODS = ("default", "full", "classic")
-LABELS = {
-    "default": "gradcheck default",
-    "full": "gradcheck full=True",
-    "classic": "classic loop (cs231n)",
-}
-
-
-@dataclass
-class Row:
-    method: str
-    hidden: int
-    params: int
-    loss_calls: int
-    timing: Timing | None  # None when extrapolated
-    seconds: float  # fastest run (measured) or estimate
-    ratio: float  # fastest run / fastest loss + backward, measured or estimated
-    passed: bool | None = None  # the check's verdict on the correct gradients
-
-    @property
-    def extrapolated(self) -> bool:
-        return self.timing is None
-
-
-@dataclass
-class SizeBase:
-    hidden: int
-    params: int
-    loss_s: float  # one loss call, best of a few
-    base_s: float  # one loss + backward, best of a few
-
-
-@dataclass
-class OwnWork:
-    """The default check of a stand-in loss that costs next to nothing: its time is
-    gradcheck's own work (copies, bookkeeping, judging) for that many loss calls."""
-
-    hidden: int
-    loss_calls: int
-    seconds: float  # fastest run
-
-
-@dataclass
-class CostResults:
-    quick: bool
-    bases: dict[int, SizeBase] = field(default_factory=dict)
-    rows: list[Row] = field(default_factory=list)
-    own_work: dict[int, OwnWork] = field(default_factory=dict)
-    #: The default check's loss calls by what each moved (see :func:`call_breakdown`).
-    breakdowns: dict[int, dict[str, int]] = field(default_factory=dict)
-    #: The classic loop's numeric gradient of the correct net, reused by bench_bugs.
-    classic_gradients: dict[int, Params] = field(default_factory=dict)
-
-    def row(self, method: str, hidden: int) -> Row:
-        return next(r for r in self.rows if r.method == method and r.hidden == hidden)
 
 
 def _repeats(expected_s: float) -> int:
@@ -327,76 +259,6 @@ def base_table(results: CostResults) -> str:
         rows,
         "rrrrr",
     )
-
-
-def plot(results: CostResults, path: Path) -> None:
-    """Loss calls and time (as multiples of one loss + backward) against parameter count."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    colours = {"default": "tab:blue", "full": "tab:orange", "classic": "tab:green"}
-    for method in METHODS:
-        rows = [r for r in results.rows if r.method == method]
-        measured = [r for r in rows if not r.extrapolated]
-        guessed = [r for r in rows if r.extrapolated]
-        for ax, value in ((axes[0], "loss_calls"), (axes[1], "ratio")):
-            ax.plot(
-                [r.params for r in measured],
-                [getattr(r, value) for r in measured],
-                "o-",
-                color=colours[method],
-                label=LABELS[method],
-            )
-            if guessed:
-                bridge = [measured[-1], *guessed]
-                ax.plot(
-                    [r.params for r in bridge],
-                    [getattr(r, value) for r in bridge],
-                    "--",
-                    color=colours[method],
-                )
-                ax.plot(
-                    [r.params for r in guessed],
-                    [getattr(r, value) for r in guessed],
-                    "o",
-                    color=colours[method],
-                    markerfacecolor="white",
-                    label=f"{LABELS[method]} (extrapolated)",
-                )
-    axes[1].axhline(8, color="grey", linestyle=":", linewidth=1)
-    axes[1].text(
-        0.02,
-        8,
-        " target for the default check: 8×",
-        transform=axes[1].get_yaxis_transform(),
-        va="bottom",
-        fontsize=8,
-        color="grey",
-    )
-    sizes = sorted(results.bases.values(), key=lambda b: b.hidden)
-    for ax, title in (
-        (axes[0], "loss calls per check"),
-        (axes[1], "time per check / (one loss + backward)"),
-    ):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xticks(
-            [b.params for b in sizes], [f"{b.params:,}\nh={b.hidden:,}" for b in sizes], fontsize=8
-        )
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("parameters (5h + 2)")
-        ax.set_title(title, fontsize=10)
-        ax.grid(True, which="major", alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle("Cost of a gradient check on the forum net (N = 800, D = 2, K = 2)", fontsize=11)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 Run it (not collected by pytest):
 
-    .venv/bin/python tests/benchmarks/bench_decorator.py           # ~1 minute
-    .venv/bin/python tests/benchmarks/bench_decorator.py --quick   # a few seconds
+    .venv/bin/python benchmarks/bench_decorator.py           # ~1 minute
+    .venv/bin/python benchmarks/bench_decorator.py --quick   # a few seconds
 
 For two nets, it times the same inline backward (the forum's two-layer ReLU + softmax
 net, examples in rows) five ways, and prints µs per call (min and median over repeats)
@@ -43,8 +43,8 @@ import numpy as np  # noqa: E402
 from beartype import beartype  # noqa: E402
 from jaxtyping import Float, Int, jaxtyped  # noqa: E402
 
-from gradcheck import _decorator  # noqa: E402
-from gradcheck._decorator import checked_backward  # noqa: E402
+from gradcheck._integrations import policy  # noqa: E402
+from gradcheck._integrations.decorator import checked_backward  # noqa: E402
 
 
 def make_net(n: int, d: int, h: int, k: int) -> tuple[dict[str, Any], Any, Any]:
@@ -103,12 +103,12 @@ def timed(name: str, fn: Callable[[], Any], number: int) -> float:
     """µs per call over ``number`` calls (under GRADCHECK=never for that variant)."""
     if name == "GRADCHECK=never":
         os.environ["GRADCHECK"] = "never"
-        _decorator._refresh_env_override()
+        policy.override.reload_environment()
     try:
         return timeit.Timer(fn).timeit(number=number) / number * 1e6
     finally:
         os.environ.pop("GRADCHECK", None)
-        _decorator._refresh_env_override()
+        policy.override.reload_environment()
 
 
 def bench(label: str, n: int, d: int, h: int, k: int, repeat: int, budget_s: float) -> None:

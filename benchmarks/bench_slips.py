@@ -2,8 +2,8 @@
 
 Run it (not collected by pytest; ``make bench`` runs it as part of bench_all.py):
 
-    .venv/bin/python tests/benchmarks/bench_slips.py           # ~2.5 minutes
-    .venv/bin/python tests/benchmarks/bench_slips.py --quick   # smoke test, ~10 s
+    .venv/bin/python benchmarks/bench_slips.py           # ~2.5 minutes
+    .venv/bin/python benchmarks/bench_slips.py --quick   # smoke test, ~10 s
 
 bench_bugs.py gives each tool the forum's gross bugs (a sign, a missing 1/N, a transpose).
 This one asks the finer question the cost target raises: the default check probes two
@@ -24,21 +24,19 @@ false). The interesting cases are those the full check catches and the default m
 
 from __future__ import annotations
 
-import os
+# _common first: importing it pins BLAS to one thread before numpy loads.
+from _common import ForumNet, fmt_seconds, markdown_table
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # before numpy is imported
+# isort: split
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+import numpy as np
+from numpy.typing import NDArray
 
-import numpy as np  # noqa: E402
-from _common import ForumNet, fmt_seconds, markdown_table  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
-
-import gradcheck  # noqa: E402
+import gradcheck
 
 Array = NDArray[np.float64]
 #: Parameters that get slips: the three large ones (b2, 2 entries, is probed entry by entry

@@ -3,40 +3,17 @@ joint probe) on the forum ReLU net and the three-layer sigmoid net, and count ca
 
 Not part of ``make test`` (``make sweep`` runs it). Usage:
 
-    .venv/bin/python tests/benchmarks/sweep_multi.py [--out result.json] [--quick]
+    .venv/bin/python benchmarks/sweep_multi.py [--out result.json] [--quick]
     ... --compare other.json    # also list cases caught in one run but missed in the other
 
 Whatever ``gradcheck`` is first on sys.path is measured (its file is printed first; see
-``sweep_verdicts.py`` for measuring a worktree). Problem builders (Problem, ForumNet,
-training) come from ``sweep_verdicts.py``. Everything is seeded: two runs against the
-same code give the same records.
-
-Bug kinds (targets drawn from the large parameters: forum W1, b1, W2; sigmoid W1, W2, W3):
-  a_opposite_r{0.2,0.5,1.0}: pair x(1+r), x(1-r); triple x(1+r), x(1-r/2), x(1-r/2)
-  b_double_zero: pair x2, x0; triple x3, x0, x0
-  c_negate_x3:   pair x(-1), x3; triple x(-1), x2, x2
-  d_slip_largest: largest entry of each of two params x1.2 and x0.8
-  e_noise20:     every entry of two params x(1 + 0.2 z), z ~ N(0, 1) independent
-  f_entry_pm50:  one random nonzero entry +50% in one param, one -50% in another
-  g_global:      every gradient (all params, small ones too) x1.1 or x0.9
-  h_swap_two:    swap two random (unequal) entries in each of two params
-  a2_exact:      like a, but cancelling exactly in a joint probe weighted by the GIVEN
-                 gradient (gradcheck._joint.equal_shares): true/given = 1-u and 1+u, i.e.
-                 pair x1/(1-u), x1/(1+u); triple x1/(1-u), x1/(1+u/2), x1/(1+u/2); u in {0.2, 0.5}
-  d2_exact_largest: like d, largest entries x1/0.8 and x1/1.2 (true/given = 0.8 and 1.2)
-In every pair/triple variant the relative errors sum to zero (they cancel exactly in a
-joint probe through the largest entries, when each piece is weighted to an equal share).
+``sweep_verdicts.py`` for measuring a worktree). The bug kinds are described in
+``sweep_multi_bugs.py``. Everything is seeded: two runs against the same code give the same
+records.
 """
 
-# sweep_verdicts first: it pins BLAS to one thread before numpy loads, puts this checkout on
-# sys.path after any worktree given in PYTHONPATH, and prints which gradcheck runs.
-from sweep_verdicts import (
-    LAYOUTS,
-    SIGMOID_SIZES,
-    Problem,
-    run_check,
-    size_label,
-)
+# sweep_env first: one BLAS thread, this checkout on sys.path, which gradcheck runs.
+import sweep_env  # noqa: F401
 
 # isort: split
 import argparse
@@ -45,12 +22,16 @@ import time
 from collections import defaultdict
 
 import numpy as np
+from sweep_multi_bugs import inject
+from sweep_problems import Problem, size_label
+from sweep_run import run_check, write_json
+from sweep_specs import LAYOUTS, SIGMOID_SIZES
+from sweep_summary import count_bug
 
 import gradcheck
 
 # ----------------------------------------------------------------------------- specs
 
-LARGE = {"forum_relu": ("W1", "b1", "W2"), "three_layer_sigmoid": ("W1", "W2", "W3")}
 SIG_SIZES = [SIGMOID_SIZES[5], SIGMOID_SIZES[3]]  # N128 D30 H50x40 O10, N200 D20 H32x32 O4
 
 KINDS = (
@@ -129,91 +110,6 @@ def specs():
     return out
 
 
-# ----------------------------------------------------------------------------- bugs
-
-
-def _random_nonzero(v, rng):
-    flat = np.flatnonzero(v)
-    return int(flat[int(rng.integers(len(flat)))])
-
-
-def inject(spec, problem, grads):
-    rng = np.random.default_rng(spec["bug_seed"])
-    g = {k: np.array(v, copy=True) for k, v in grads.items()}
-    kind = spec["bug"]
-    info = {}
-    if kind == "g_global":
-        f = spec["factor"]
-        for k in g:
-            g[k] = (g[k] * f).astype(g[k].dtype)
-        return g, {"targets": list(g), "factor": f}
-    large = [n for n in LARGE[spec["net"]] if np.any(g[n] != 0)]
-    n = spec["n_targets"]
-    if len(large) < n:
-        return None, f"only {len(large)} large params with nonzero gradient"
-    targets = [large[i] for i in rng.permutation(len(large))[:n]]
-    info["targets"] = targets
-
-    def scale(name, f):
-        g[name] = (g[name].astype(np.float64) * f).astype(g[name].dtype)
-
-    if kind in ("a_opposite", "b_double_zero", "c_negate_x3", "a2_exact"):
-        if kind == "a2_exact":
-            u = spec["u"]
-            factors = (
-                [1 / (1 - u), 1 / (1 + u)]
-                if n == 2
-                else [1 / (1 - u), 1 / (1 + u / 2), 1 / (1 + u / 2)]
-            )
-        elif kind == "a_opposite":
-            r = spec["r"]
-            factors = [1 + r, 1 - r] if n == 2 else [1 + r, 1 - r / 2, 1 - r / 2]
-        elif kind == "b_double_zero":
-            factors = [2.0, 0.0] if n == 2 else [3.0, 0.0, 0.0]
-        else:
-            factors = [-1.0, 3.0] if n == 2 else [-1.0, 2.0, 2.0]
-        for name, f in zip(targets, factors, strict=True):
-            scale(name, f)
-        info["factors"] = dict(zip(targets, factors, strict=True))
-    elif kind in ("d_slip_largest", "d2_exact_largest"):
-        info["index"] = {}
-        fs = (1.2, 0.8) if kind == "d_slip_largest" else (1 / 0.8, 1 / 1.2)
-        for name, f in zip(targets, fs, strict=True):
-            v = g[name].reshape(-1)
-            k = int(np.argmax(np.abs(v)))
-            v[k] = v[k] * f
-            info["index"][name] = k
-        info["factors"] = dict(zip(targets, fs, strict=True))
-    elif kind == "e_noise20":
-        for name in targets:
-            z = rng.standard_normal(g[name].shape)
-            g[name] = (g[name].astype(np.float64) * (1 + 0.2 * z)).astype(g[name].dtype)
-    elif kind == "f_entry_pm50":
-        info["index"], info["entry_rel_to_max"] = {}, {}
-        for name, f in zip(targets, (1.5, 0.5), strict=True):
-            v = g[name].reshape(-1)
-            k = _random_nonzero(v, rng)
-            info["index"][name] = k
-            info["entry_rel_to_max"][name] = float(abs(v[k]) / np.abs(v).max())
-            v[k] = v[k] * f
-    elif kind == "h_swap_two":
-        info["flat_indices"], info["diff_rel_to_max"] = {}, {}
-        for name in targets:
-            v = g[name].reshape(-1)
-            for _ in range(100):
-                i, k = (int(x) for x in rng.choice(v.size, size=2, replace=False))
-                if v[i] != v[k]:
-                    break
-            else:
-                return None, f"all entries of {name} equal"
-            info["flat_indices"][name] = [i, k]
-            info["diff_rel_to_max"][name] = float(abs(v[i] - v[k]) / np.abs(v).max())
-            v[i], v[k] = v[k], v[i]
-    else:
-        raise ValueError(kind)
-    return g, info
-
-
 # ----------------------------------------------------------------------------- running
 
 
@@ -254,20 +150,16 @@ def main():
     summary["runtime_s"] = runtime
     print_summary(summary, records)
     if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(
-                {
-                    "gradcheck_file": gradcheck.__file__,
-                    "quick": args.quick,
-                    "numpy": np.__version__,
-                    "summary": summary,
-                    "records": records,
-                },
-                fh,
-                indent=1,
-                default=str,
-            )
-        print(f"wrote {args.out}")
+        write_json(
+            args.out,
+            {
+                "gradcheck_file": gradcheck.__file__,
+                "quick": args.quick,
+                "numpy": np.__version__,
+                "summary": summary,
+                "records": records,
+            },
+        )
     print(f"runtime {runtime:.1f} s")
     if args.compare:
         compare(records, args.out or "this run", args.compare)
@@ -303,14 +195,8 @@ def summarise(records):
             (r["bug"], variant(r), f"{r['bug']} | {r['net']}", f"{r['bug']} | {r['dtype']}", "ALL")
         ):
             c = keys[key]
-            if "skipped" in r:
-                c["skipped"] += 1
+            if not count_bug(c, r):
                 continue
-            if r["passed"] is None:
-                c["errors"] += 1
-                continue
-            c["total"] += 1
-            c["caught"] += r["caught"]
             c["all_flagged"] += r["all_targets_flagged"]
             c["caught_some_target_unflagged"] += r["caught"] and not r["all_targets_flagged"]
             c["false_attr"] += bool(r["false_attributions"])

@@ -20,58 +20,59 @@ Public names:
 ``gradcheck.strategies`` (hypothesis) is imported on its own, so hypothesis stays optional.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from gradcheck._annotations import AnnotationMismatch
-    from gradcheck._check import check_gradients
-    from gradcheck._decorator import CheckedFunction, CheckState, checked_backward
-    from gradcheck._layer import check_layer
-    from gradcheck._report import (
+if _TYPE_CHECKING:
+    from gradcheck._check.check import check_gradients
+    from gradcheck._check.layer import check_layer
+    from gradcheck._check.report import (
         DIAGNOSIS_KINDS,
         Diagnosis,
         DiagnosisKind,
-        GradientMismatch,
         GradientReport,
         ParameterResult,
     )
-    from gradcheck._structure import GradientShapeError
-    from gradcheck._trace import ShapeTrace, TraceLine, shape_trace
+    from gradcheck._integrations.decorator import CheckedFunction, CheckState, checked_backward
+    from gradcheck._shapes.trace import ShapeTrace, TraceLine, shape_trace
+    from gradcheck.errors import AnnotationMismatch, GradientMismatch, GradientShapeError
 
 # Names load on first use (PEP 562), so `import gradcheck` and the pytest plugin, which
 # pytest imports in every run where gradcheck is installed, cost nothing until used.
 _HOME = {
-    "AnnotationMismatch": "gradcheck._annotations",
-    "check_gradients": "gradcheck._check",
-    "CheckedFunction": "gradcheck._decorator",
-    "CheckState": "gradcheck._decorator",
-    "checked_backward": "gradcheck._decorator",
-    "check_layer": "gradcheck._layer",
-    "DIAGNOSIS_KINDS": "gradcheck._report",
-    "Diagnosis": "gradcheck._report",
-    "DiagnosisKind": "gradcheck._report",
-    "GradientMismatch": "gradcheck._report",
-    "GradientReport": "gradcheck._report",
-    "ParameterResult": "gradcheck._report",
-    "GradientShapeError": "gradcheck._structure",
-    "ShapeTrace": "gradcheck._trace",
-    "TraceLine": "gradcheck._trace",
-    "shape_trace": "gradcheck._trace",
+    "check_gradients": "gradcheck._check.check",
+    "check_layer": "gradcheck._check.layer",
+    "DIAGNOSIS_KINDS": "gradcheck._check.report",
+    "Diagnosis": "gradcheck._check.report",
+    "DiagnosisKind": "gradcheck._check.report",
+    "GradientReport": "gradcheck._check.report",
+    "ParameterResult": "gradcheck._check.report",
+    "CheckedFunction": "gradcheck._integrations.decorator",
+    "CheckState": "gradcheck._integrations.decorator",
+    "checked_backward": "gradcheck._integrations.decorator",
+    "ShapeTrace": "gradcheck._shapes.trace",
+    "TraceLine": "gradcheck._shapes.trace",
+    "shape_trace": "gradcheck._shapes.trace",
+    "AnnotationMismatch": "gradcheck.errors",
+    "GradientMismatch": "gradcheck.errors",
+    "GradientShapeError": "gradcheck.errors",
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
+    if name in ("errors", "strategies"):  # submodules, loaded on first use too
+        return _import_module(f"gradcheck.{name}")
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
+    value = getattr(_import_module(home), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+    """The public names only: the API, ``errors`` and ``strategies``, ``__version__``."""
+    return sorted([*__all__, "__version__", "errors", "strategies"])
 
 
 __all__ = [

@@ -18,27 +18,19 @@ from reference_nets._training import TrainingRun, accuracy, train
 from reference_nets._types import ParamDict, Params
 from reference_nets.data import Layout
 
+#: The data: the points (in rows or in columns, by layout) and their class labels.
+Points = Float[np.ndarray, "_ _"]
+Labels = Int[np.ndarray, " batch"]
+
 
 class SpiralClassifier(Protocol):
     """What every classifier layout module provides (modules satisfy this protocol)."""
 
-    def loss(
-        self,
-        params: Params,
-        X: Float[np.ndarray, "_ _"],
-        y: Int[np.ndarray, " batch"],
-        reg: float = 0.0,
-    ) -> float: ...
+    def loss(self, params: Params, X: Points, y: Labels, reg: float = 0.0) -> float: ...
 
-    def gradients(
-        self,
-        params: Params,
-        X: Float[np.ndarray, "_ _"],
-        y: Int[np.ndarray, " batch"],
-        reg: float = 0.0,
-    ) -> ParamDict: ...
+    def gradients(self, params: Params, X: Points, y: Labels, reg: float = 0.0) -> ParamDict: ...
 
-    def predict(self, params: Params, X: Float[np.ndarray, "_ _"]) -> Int[np.ndarray, " batch"]: ...
+    def predict(self, params: Params, X: Points) -> Labels: ...
 
 
 @dataclass(frozen=True)
@@ -82,22 +74,29 @@ LINEAR_NET = SpiralExperiment(
     step_size=1.0, steps=200,
 )  # fmt: skip
 
-# The layout modules, by layout; mypy checks that each one satisfies SpiralClassifier.
-_RELU_NETS: dict[Layout, SpiralClassifier] = {
+
+class ReluLayout(SpiralClassifier, Protocol):
+    """A two-layer ReLU layout module (it also draws its initial parameters)."""
+
+    def init_params(
+        self, *, d_in: int, hidden: int, classes: int, rng: np.random.Generator
+    ) -> ParamDict: ...
+
+
+class LinearLayout(SpiralClassifier, Protocol):
+    """A linear softmax layout module (it also draws its initial parameters)."""
+
+    def init_params(self, *, d_in: int, classes: int, rng: np.random.Generator) -> ParamDict: ...
+
+
+# The layout modules, by layout; mypy checks that each one satisfies its protocol.
+_RELU_NETS: dict[Layout, ReluLayout] = {
     "row_major": two_layer_relu.row_major,
     "column_major": two_layer_relu.column_major,
 }
-_RELU_INITS = {
-    "row_major": two_layer_relu.row_major.init_params,
-    "column_major": two_layer_relu.column_major.init_params,
-}
-_LINEAR_NETS: dict[Layout, SpiralClassifier] = {
+_LINEAR_NETS: dict[Layout, LinearLayout] = {
     "row_major": linear_softmax.row_major,
     "column_major": linear_softmax.column_major,
-}
-_LINEAR_INITS = {
-    "row_major": linear_softmax.row_major.init_params,
-    "column_major": linear_softmax.column_major.init_params,
 }
 
 
@@ -108,8 +107,8 @@ class SpiralProblem:
     experiment: SpiralExperiment
     layout: Layout
     net: SpiralClassifier
-    X: Float[np.ndarray, "_ _"]
-    y: Int[np.ndarray, " batch"]
+    X: Points
+    y: Labels
     initial_params: ParamDict
 
     def loss(self, params: Params) -> float:
@@ -160,11 +159,13 @@ def make_problem(experiment: SpiralExperiment, *, layout: Layout, seed: int) -> 
     params: ParamDict
     net: SpiralClassifier
     if experiment.hidden is None:
-        net = _LINEAR_NETS[layout]
-        params = _LINEAR_INITS[layout](d_in=data.FEATURES, classes=experiment.classes, rng=rng)
+        linear = _LINEAR_NETS[layout]
+        params = linear.init_params(d_in=data.FEATURES, classes=experiment.classes, rng=rng)
+        net = linear
     else:
-        net = _RELU_NETS[layout]
-        params = _RELU_INITS[layout](
+        relu = _RELU_NETS[layout]
+        params = relu.init_params(
             d_in=data.FEATURES, hidden=experiment.hidden, classes=experiment.classes, rng=rng
         )
+        net = relu
     return SpiralProblem(experiment, layout, net, X, y, params)

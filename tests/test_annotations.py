@@ -2,59 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, TypedDict
+from typing import Any
 
 import jaxtyping
 import numpy as np
 import pytest
 from jaxtyping import Float, Int
 
-from gradcheck import AnnotationMismatch, GradientShapeError, _decorator, checked_backward
-from gradcheck._annotations import _annotation_checker, _bind_dims
+from gradcheck import AnnotationMismatch, GradientShapeError, checked_backward
+from gradcheck._integrations import policy
+from gradcheck._shapes.annotations import annotation_checker, bind_dims
+from tests._forum import (
+    D,
+    ForumParams,
+    H,
+    K,
+    N,
+    forum_grads,
+    forum_loss,
+    make_forum,
+    no_override,  # noqa: F401 (a fixture: see pytestmark)
+)
 
-N, D, H, K = 7, 3, 5, 4
 SAME_SIZE = (
     "A dimension name stands for one size across all the arguments and the return value: "
     "fix the array (or the annotation, if it is the one that is wrong)."
 )
 
 
-class ForumParams(TypedDict):
-    """The forum net's parameters, examples in rows."""
-
-    W1: Float[np.ndarray, "d_in hidden"]
-    b1: Float[np.ndarray, "1 hidden"]
-    W2: Float[np.ndarray, "hidden classes"]
-    b2: Float[np.ndarray, "1 classes"]
-
-
-@pytest.fixture(autouse=True)
-def _no_override(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("GRADCHECK", raising=False)
-    _decorator._refresh_env_override()
-    _decorator._set_policy_override(None)
-    yield
-    _decorator._set_policy_override(None)
-
-
-def make_forum(seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    params = {
-        "W1": rng.standard_normal((D, H)),
-        "b1": 0.1 * rng.standard_normal((1, H)),
-        "W2": rng.standard_normal((H, K)),
-        "b2": 0.1 * rng.standard_normal((1, K)),
-    }
-    return params, rng.standard_normal((N, D)), rng.integers(0, K, size=N)
-
-
-def forum_loss(params: Any, X: np.ndarray, y: np.ndarray) -> float:
-    hidden = np.maximum(0, X @ params["W1"] + params["b1"])
-    scores = hidden @ params["W2"] + params["b2"]
-    scores = scores - scores.max(axis=1, keepdims=True)
-    logprobs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
-    return float(-logprobs[np.arange(len(y)), y].mean())
+pytestmark = pytest.mark.usefixtures("no_override")
 
 
 def forum_backward(
@@ -62,21 +38,7 @@ def forum_backward(
     X: Float[np.ndarray, "batch d_in"],
     y: Int[np.ndarray, " batch"],
 ) -> ForumParams:
-    hidden = np.maximum(0, X @ params["W1"] + params["b1"])
-    scores = hidden @ params["W2"] + params["b2"]
-    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    dscores = probs
-    dscores[np.arange(len(y)), y] -= 1
-    dscores /= len(y)
-    dhidden = dscores @ params["W2"].T
-    dhidden[hidden <= 0] = 0
-    return {
-        "W1": X.T @ dhidden,
-        "b1": np.sum(dhidden, axis=0, keepdims=True),
-        "W2": hidden.T @ dscores,
-        "b2": np.sum(dscores, axis=0, keepdims=True),
-    }
+    return forum_grads(params, X, y)  # type: ignore[return-value]
 
 
 def lines(excinfo: pytest.ExceptionInfo[BaseException]) -> list[str]:
@@ -178,7 +140,7 @@ def test_a_returned_item_that_breaks_a_dimension_is_named() -> None:
     ) -> tuple[float, dict[str, Float[np.ndarray, "batch hidden"]]]:
         return 0.0, {"W": np.zeros((D, H)), "hidden": np.zeros((N + 1, H))}
 
-    checker = _annotation_checker(backward)
+    checker = annotation_checker(backward)
     assert checker is not None
     with pytest.raises(AnnotationMismatch) as excinfo:
         checker.call((np.zeros((D, H)), np.zeros((N, D))), {})
@@ -211,7 +173,7 @@ def test_annotations_are_checked_on_the_first_call_even_with_when_never() -> Non
 
 def test_gradcheck_never_skips_annotations(monkeypatch: pytest.MonkeyPatch) -> None:
     params, X, y = make_forum()
-    _decorator._set_policy_override("never")
+    policy.override.set("never")
     backward = checked_backward(forum_loss)(forum_backward)
     backward(params, X.astype(np.int64), y)  # even the first call is unchecked
 
@@ -238,7 +200,7 @@ def test_every_item_of_a_dict_is_checked_not_one_sample() -> None:
     def f(xs: dict[str, Float[np.ndarray, " n"]]) -> None:
         return None
 
-    checker = _annotation_checker(f)
+    checker = annotation_checker(f)
     assert checker is not None
     with pytest.raises(AnnotationMismatch) as excinfo:
         checker.call(({"a": np.zeros(3), "b": np.zeros(3), "c": np.zeros(4)},), {})
@@ -249,7 +211,7 @@ def test_a_list_of_layers_is_checked_item_by_item() -> None:
     def f(layers: list[Float[np.ndarray, "width width"]]) -> None:
         return None
 
-    checker = _annotation_checker(f)
+    checker = annotation_checker(f)
     assert checker is not None
     with pytest.raises(AnnotationMismatch) as excinfo:
         checker.call(([np.eye(3), np.ones((3, 2))],), {})
@@ -266,7 +228,7 @@ def test_a_fixed_size_and_a_number_of_axes() -> None:
     def f(x: Float[np.ndarray, "n 3"]) -> None:
         return None
 
-    checker = _annotation_checker(f)
+    checker = annotation_checker(f)
     assert checker is not None
     with pytest.raises(AnnotationMismatch) as excinfo:
         checker.call((np.zeros((2, 4)),), {})
@@ -280,7 +242,7 @@ def test_variadic_dimensions() -> None:
     def f(x: Float[np.ndarray, "*batch d"], y: Float[np.ndarray, "*batch"]) -> None:
         return None
 
-    checker = _annotation_checker(f)
+    checker = annotation_checker(f)
     assert checker is not None
     checker.call((np.zeros((4, 5, 2)), np.zeros((4, 5))), {})
     with pytest.raises(AnnotationMismatch) as excinfo:
@@ -296,16 +258,16 @@ def test_a_broadcastable_axis_accepts_one() -> None:
     def f(x: Float[np.ndarray, "n d"], b: Float[np.ndarray, "#n d"]) -> None:
         return None
 
-    checker = _annotation_checker(f)
+    checker = annotation_checker(f)
     assert checker is not None
     checker.call((np.zeros((4, 2)), np.zeros((1, 2))), {})
 
 
-def test_a_non_array_annotation_is_explained_from_jaxtyping_s_message() -> None:
+def test_a_non_array_annotation_names_the_argument_and_its_value() -> None:
     def f(x: Float[np.ndarray, " n"], count: int) -> None:
         return None
 
-    checker = _annotation_checker(f)
+    checker = annotation_checker(f)
     assert checker is not None
     with pytest.raises(AnnotationMismatch) as excinfo:
         checker.call((np.zeros(3), "3"), {})
@@ -317,7 +279,7 @@ def test_a_function_without_jaxtyping_annotations_has_no_checker() -> None:
     def f(x: np.ndarray, n: int) -> dict[str, np.ndarray]:
         return {}
 
-    assert _annotation_checker(f) is None
+    assert annotation_checker(f) is None
 
 
 def test_unresolvable_annotations_warn_and_are_not_enforced() -> None:
@@ -325,12 +287,12 @@ def test_unresolvable_annotations_warn_and_are_not_enforced() -> None:
         return None
 
     with pytest.warns(UserWarning, match=r"cannot resolve the annotations of f\(\)"):
-        assert _annotation_checker(f) is None
+        assert annotation_checker(f) is None
 
 
 def test_bind_dims_reads_sizes_from_the_arguments() -> None:
     params, X, y = make_forum()
-    assert _bind_dims(forum_backward, (params, X, y), {}) == {
+    assert bind_dims(forum_backward, (params, X, y), {}) == {
         "d_in": D,
         "hidden": H,
         "classes": K,

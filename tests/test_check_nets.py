@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck._diagnose import Probe, fit_regularisation
-from gradcheck._joint import vouches
-from gradcheck._stencil import Verdict
+from gradcheck._check.fit import fit_regularisation
+from gradcheck._check.joint import stands_in
+from gradcheck._numerics.probe import Probe
+from gradcheck._numerics.stencil import Verdict
 from reference_nets import linear_softmax, three_layer_sigmoid, two_layer_relu
 from reference_nets._code_review_losses import squared_loss_norm_axis0, squared_loss_norm_axis1
 from reference_nets._experiments import COURSE_NET, make_problem
@@ -580,21 +581,21 @@ def test_a_joint_probe_vouches_only_with_k_times_the_resolution() -> None:
     """Each of K pieces is 1/K of the joint derivative: to stand in for probes of one
     parameter, the joint probe must resolve each piece to JOINT_RESOLUTION (1e-5), so it
     must be uncertain by at most 1e-5/K."""
-    assert vouches([_settled(3e-6)], 3)
-    assert not vouches([_settled(4e-6)], 3)
-    assert vouches([_settled(4e-6)], 2)
-    assert not vouches([_settled(1e-6, passed=False)], 3)
-    assert not vouches([], 3)
+    assert stands_in([_settled(3e-6)], 3)
+    assert not stands_in([_settled(4e-6)], 3)
+    assert stands_in([_settled(4e-6)], 2)
+    assert not stands_in([_settled(1e-6, passed=False)], 3)
+    assert not stands_in([], 3)
 
 
 def test_a_joint_probe_vouches_only_for_a_clean_pass_on_a_smooth_line() -> None:
     """A pass that kinks explain (a kink seen, or estimates spread wider than noise), or
     that came after a failure at another step, could hide one piece's small mistake in
     the roughness of another: no stand-in, every parameter gets its own probes."""
-    assert vouches([_settled(1e-6)], 3)
-    assert not vouches([_settled(1e-6, kink=True)], 3)
-    assert not vouches([_settled(1e-6, noise_limited=False)], 3)
-    assert not vouches([_settled(1e-6, failed_attempts=1)], 3)
+    assert stands_in([_settled(1e-6)], 3)
+    assert not stands_in([_settled(1e-6, kink=True)], 3)
+    assert not stands_in([_settled(1e-6, noise_limited=False)], 3)
+    assert not stands_in([_settled(1e-6, failed_attempts=1)], 3)
 
 
 def test_a_small_slip_in_a_smooth_parameter_is_not_hidden_by_kinks_in_others() -> None:
@@ -743,7 +744,7 @@ def test_one_probe_is_not_enough_to_name_a_reg_gradient() -> None:
     assert report["W1"].diagnosis.kind != "regularisation"
 
 
-def _probe(analytic: float, numeric: float, along: float, kink: bool = False) -> Probe:
+def _probe(analytic: float, numeric: float, x_dot_d: float, kink: bool = False) -> Probe:
     """A settled probe on a smooth line: estimates within 1e-10, tolerance 1e-9."""
     verdict = Verdict(
         analytic=analytic,
@@ -756,11 +757,13 @@ def _probe(analytic: float, numeric: float, along: float, kink: bool = False) ->
         step=1e-5,
         noise_limited=True,
     )
-    return Probe(index=None, scale=1.0, verdicts={"given": verdict}, loss_moved=True, along=along)
+    return Probe(
+        entry=None, scale=1.0, verdicts={"given": verdict}, loss_moved=True, x_dot_d=x_dot_d
+    )
 
 
 def test_reg_fit_needs_two_probes_that_agree_on_one_coefficient() -> None:
-    """numeric = analytic + c·along with c = 1e-3 on two probes: c is found, rounded; one
+    """numeric = analytic + c·x_dot_d with c = 1e-3 on two probes: c is found, rounded; one
     probe alone, a probe that disagrees, or a failing probe along which the parameter is 0
     (nothing c·x could explain) leave it unnamed. A probe that saw a kink is left out."""
     first = _probe(4.8e-5, 4.8e-5 + 1.00003e-3 * 3.5e-3, 3.5e-3)

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from gradcheck import _decorator
+from gradcheck._integrations import pytest_plugin
+from gradcheck._integrations.policy import override
 
-# A test module for the inner runs: a small tanh layer whose loss is Σ tanh(X·W)², with a
-# right gradient, a negated one and a transposed one. Sizes are distinct (5, 3, 4) so a
-# transpose changes the shape.
+# A module for the inner runs' tests: a small tanh layer whose loss is Σ tanh(X·W)², with a
+# right gradient, a negated one and a transposed one, and `checked(gradient)`, a decorated
+# backward that returns one of them. Sizes are distinct (5, 3, 4) so a transpose changes the
+# shape.
 NET = """
 import numpy as np
 import gradcheck
@@ -36,20 +38,32 @@ def negated(params, X):
 
 def transposed(params, X):
     return {"W": right(params, X)["W"].T}
+
+def checked(gradient, **options):
+    @gradcheck.checked_backward(loss, **options)
+    def backward(params, X):
+        return gradient(params, X)
+    return backward
 """
 
 
 @pytest.fixture(autouse=True)
 def _no_override(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Inner runs start with no policy override, whatever the outer run was given."""
-    previous = _decorator._explicit_override
+    previous = override.explicit
     monkeypatch.delenv("GRADCHECK", raising=False)
-    _decorator._refresh_env_override()
-    _decorator._set_policy_override(None)
+    override.reload_environment()
+    override.set(None)
     yield
     monkeypatch.undo()
-    _decorator._refresh_env_override()
-    _decorator._set_policy_override(None if previous is None else _decorator._policy_text(previous))
+    override.reload_environment()
+    override.set(previous)
+
+
+def override_in_force() -> str | int | None:
+    """The process-wide override's text, or None."""
+    current = override.current
+    return None if current is None else current.text
 
 
 def make_tests(pytester: pytest.Pytester, body: str) -> None:
@@ -62,6 +76,16 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "no:hypothesispytest", *args)
 
 
+def run_module(
+    pytester: pytest.Pytester, body: str, *args: str, hypothesis: bool = False, **outcomes: int
+) -> pytest.RunResult:
+    """Run the test module ``body`` (with hypothesis's plugin if asked); check the outcomes."""
+    make_tests(pytester, body)
+    result = pytester.runpytest(*args) if hypothesis else run(pytester, *args)
+    result.assert_outcomes(**outcomes)
+    return result
+
+
 def output(result: pytest.RunResult) -> str:
     return "\n".join(result.outlines + result.errlines)
 
@@ -71,7 +95,9 @@ def output(result: pytest.RunResult) -> str:
 
 def test_the_plugin_is_registered_through_the_pytest11_entry_point() -> None:
     points = importlib.metadata.entry_points(group="pytest11")
-    assert [p.value for p in points if p.name == "gradcheck"] == ["gradcheck._pytest_plugin"]
+    assert [p.value for p in points if p.name == "gradcheck"] == [
+        "gradcheck._integrations.pytest_plugin"
+    ]
 
 
 def test_the_plugin_loads_in_every_run(pytester: pytest.Pytester) -> None:
@@ -95,7 +121,7 @@ def test_help_shows_the_option_and_the_ini_setting(pytester: pytest.Pytester) ->
 
 def test_the_plugin_module_imports_nothing_but_pytest(tmp_path: Path) -> None:
     # Loaded on its own, outside the package: gradcheck/__init__ is not the plugin's cost.
-    plugin = Path(_decorator.__file__).with_name("_pytest_plugin.py")
+    plugin = Path(pytest_plugin.__file__)
     code = textwrap.dedent(
         f"""
         import importlib.util, sys
@@ -113,9 +139,7 @@ def test_the_plugin_module_imports_nothing_but_pytest(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ policy
 
 CALLED_THREE_TIMES = """
-@gradcheck.checked_backward(loss)
-def backward(params, X):
-    return right(params, X)
+backward = checked(right)
 
 def test_three_calls():
     for _ in range(3):
@@ -130,9 +154,7 @@ def test_three_calls():
 def test_the_option_sets_every_decorators_policy(
     pytester: pytest.Pytester, policy: str, checks: int, calls: int
 ) -> None:
-    make_tests(pytester, CALLED_THREE_TIMES)
-    result = run(pytester, "-s", f"--gradcheck={policy}")
-    result.assert_outcomes(passed=1)
+    result = run_module(pytester, CALLED_THREE_TIMES, "-s", f"--gradcheck={policy}", passed=1)
     result.stdout.fnmatch_lines(
         [
             f"*checks: {checks} calls: {calls}",
@@ -145,9 +167,7 @@ def test_the_option_sets_every_decorators_policy(
 def test_without_the_option_each_decorator_keeps_its_own_policy(
     pytester: pytest.Pytester,
 ) -> None:
-    make_tests(pytester, CALLED_THREE_TIMES)
-    result = run(pytester, "-s")
-    result.assert_outcomes(passed=1)
+    result = run_module(pytester, CALLED_THREE_TIMES, "-s", passed=1)
     result.stdout.fnmatch_lines(
         ["*checks: 1 calls: 3", "*gradcheck: 1 gradient check ran, 0 failed -*"]
     )
@@ -156,11 +176,11 @@ def test_without_the_option_each_decorator_keeps_its_own_policy(
 def test_the_override_is_put_back_when_the_run_ends(pytester: pytest.Pytester) -> None:
     make_tests(pytester, CALLED_THREE_TIMES)
     run(pytester, "--gradcheck=always").assert_outcomes(passed=1)
-    assert _decorator._get_policy_override() is None
+    assert override_in_force() is None
     # An override set before the run (an outer pytest run's, say) comes back after it.
-    _decorator._set_policy_override(5)
+    override.set(5)
     run(pytester, "--gradcheck=never").assert_outcomes(passed=1)
-    assert _decorator._get_policy_override() == 5
+    assert override_in_force() == 5
 
 
 def test_a_wrong_policy_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -184,7 +204,7 @@ def test_the_ini_option_sets_the_policy_below_env_and_command_line(
     result = run(pytester, "-s", "--gradcheck=first")
     result.stdout.fnmatch_lines(["*checks: 1 calls: 3", "*(policy first from --gradcheck)*"])
     monkeypatch.setenv("GRADCHECK", "never")
-    _decorator._refresh_env_override()
+    override.reload_environment()
     result = run(pytester, "-s")
     result.stdout.fnmatch_lines(["*checks: 0 calls: 0"])
 
@@ -209,46 +229,42 @@ TABLE = [
 
 def assert_no_internals(text: str) -> None:
     """No gradcheck frame, and no array printed (the arguments are arrays)."""
-    for internal in ("_decorator.py", "_check.py", "_report.py", "run_check", "checked_call"):
+    files = ("decorator.py", "check.py", "report.py", "structure.py", "annotations.py")
+    for internal in (*files, "run_check", "checked_call"):
         assert internal not in text
     assert "array(" not in text
 
 
 def test_a_failing_assert_passed_shows_the_table(pytester: pytest.Pytester) -> None:
-    make_tests(
+    result = run_module(
         pytester,
         """
         def test_check():
             report = gradcheck.check_gradients(loss, negated(PARAMS, X), PARAMS, args=(X,))
             report.assert_passed()
         """,
+        failed=1,
     )
-    result = run(pytester)
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([">*report.assert_passed()", *TABLE])
     assert_no_internals(output(result))
+
+
+NEGATED_IN_A_TRAIN_STEP = """
+backward = checked(negated)
+
+def train_step(params, X):
+    return backward(params, X)
+
+def test_train():
+    train_step(PARAMS, X)
+"""
 
 
 @pytest.mark.parametrize("style", ["auto", "long", "short", "native"])
 def test_a_failing_decorated_backward_shows_the_table_and_no_internal_frame(
     pytester: pytest.Pytester, style: str
 ) -> None:
-    make_tests(
-        pytester,
-        """
-        @gradcheck.checked_backward(loss)
-        def backward(params, X):
-            return negated(params, X)
-
-        def train_step(params, X):
-            return backward(params, X)
-
-        def test_train():
-            train_step(PARAMS, X)
-        """,
-    )
-    result = run(pytester, f"--tb={style}")
-    result.assert_outcomes(failed=1)
+    result = run_module(pytester, NEGATED_IN_A_TRAIN_STEP, f"--tb={style}", failed=1)
     result.stdout.fnmatch_lines(
         ["*return backward(params, X)*", *TABLE, "*Checked by @checked_backward on call 1*"]
     )
@@ -256,38 +272,23 @@ def test_a_failing_decorated_backward_shows_the_table_and_no_internal_frame(
 
 
 def test_fulltrace_keeps_gradchecks_frames(pytester: pytest.Pytester) -> None:
-    make_tests(
-        pytester,
-        """
-        @gradcheck.checked_backward(loss)
-        def backward(params, X):
-            return negated(params, X)
-
-        def test_train():
-            backward(PARAMS, X)
-        """,
-    )
-    result = run(pytester, "--fulltrace")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*gradcheck*_decorator.py:*", "*run_check(*", *TABLE])
+    result = run_module(pytester, NEGATED_IN_A_TRAIN_STEP, "--fulltrace", failed=1)
+    result.stdout.fnmatch_lines(["*gradcheck*decorator.py:*", "*run_check(*", *TABLE])
 
 
 def test_a_wrong_gradient_shape_shows_the_message_and_no_internal_frame(
     pytester: pytest.Pytester,
 ) -> None:
-    make_tests(
+    result = run_module(
         pytester,
         """
-        @gradcheck.checked_backward(loss)
-        def backward(params, X):
-            return transposed(params, X)
+        backward = checked(transposed)
 
         def test_shape():
             backward(PARAMS, X)
         """,
+        failed=1,
     )
-    result = run(pytester)
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
             ">*backward(PARAMS, X)",
@@ -296,13 +297,12 @@ def test_a_wrong_gradient_shape_shows_the_message_and_no_internal_frame(
         ]
     )
     assert_no_internals(output(result))
-    assert "_structure.py" not in output(result)
 
 
 def test_an_annotation_mismatch_shows_the_message_and_no_internal_frame(
     pytester: pytest.Pytester,
 ) -> None:
-    make_tests(
+    result = run_module(
         pytester,
         """
         import numpy as np
@@ -318,9 +318,8 @@ def test_an_annotation_mismatch_shows_the_message_and_no_internal_frame(
         def test_annotation():
             backward(PARAMS, X[:, :2])
         """,
+        failed=1,
     )
-    result = run(pytester)
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
             ">*backward(PARAMS, X[[]:, :2[]])",
@@ -329,22 +328,20 @@ def test_an_annotation_mismatch_shows_the_message_and_no_internal_frame(
         ]
     )
     assert_no_internals(output(result))
-    assert "_annotations.py" not in output(result)
 
 
 def test_a_failed_check_behind_another_assertion_is_shown_as_a_section(
     pytester: pytest.Pytester,
 ) -> None:
-    make_tests(
+    result = run_module(
         pytester,
         """
         def test_check():
             report = gradcheck.check_gradients(loss, negated(PARAMS, X), PARAMS, args=(X,))
             assert report.passed
         """,
+        failed=1,
     )
-    result = run(pytester)
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*assert report.passed*", "*- gradcheck: failed check in call -*", *TABLE]
     )
@@ -357,23 +354,22 @@ def test_a_table_already_in_the_assertion_message_is_not_repeated(
     # the table that is pytest's, not the plugin's.
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BUILD_NUMBER", raising=False)
-    make_tests(
+    result = run_module(
         pytester,
         """
         def test_check():
             report = gradcheck.check_gradients(loss, negated(PARAMS, X), PARAMS, args=(X,))
             assert report.passed, str(report)
         """,
+        failed=1,
     )
-    result = run(pytester)
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E*AssertionError: gradcheck: 1 of 1 gradients wrong*"])
     assert "failed check in call" not in output(result)
     assert output(result).count("param  shape") == 1
 
 
 def test_a_passing_test_with_an_expected_failure_shows_no_table(pytester: pytest.Pytester) -> None:
-    make_tests(
+    result = run_module(
         pytester,
         """
         import pytest
@@ -383,9 +379,8 @@ def test_a_passing_test_with_an_expected_failure_shows_no_table(pytester: pytest
             with pytest.raises(gradcheck.GradientMismatch):
                 report.assert_passed()
         """,
+        passed=1,
     )
-    result = run(pytester)
-    result.assert_outcomes(passed=1)
     assert "param  shape" not in output(result)
     result.stdout.fnmatch_lines(["*gradcheck: 1 gradient check ran, 1 failed -*"])
 
@@ -393,23 +388,21 @@ def test_a_passing_test_with_an_expected_failure_shows_no_table(pytester: pytest
 def test_a_failing_hypothesis_test_shows_the_table_and_no_internal_frame(
     pytester: pytest.Pytester,
 ) -> None:
-    make_tests(
+    result = run_module(
         pytester,
         """
         from hypothesis import given, settings, strategies as st
 
-        @gradcheck.checked_backward(loss, when="always")
-        def backward(params, X):
-            return negated(params, X)
+        backward = checked(negated, when="always")
 
         @settings(max_examples=5, deadline=None, database=None)
         @given(st.integers(1, 3))
         def test_property(scale):
             backward({"W": scale * PARAMS["W"]}, X)
         """,
+        hypothesis=True,
+        failed=1,
     )
-    result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([*TABLE, "*Failing test case: test_property(*"])
     assert_no_internals(output(result))
 
@@ -418,14 +411,12 @@ def test_a_failing_hypothesis_test_shows_the_table_and_no_internal_frame(
 
 
 def test_the_summary_counts_checks_and_failures(pytester: pytest.Pytester) -> None:
-    make_tests(
+    result = run_module(
         pytester,
         """
         import pytest
 
-        @gradcheck.checked_backward(loss)
-        def backward(params, X):
-            return right(params, X)
+        backward = checked(right)
 
         def test_right():
             gradcheck.check_gradients(loss, right(PARAMS, X), PARAMS, args=(X,)).assert_passed()
@@ -434,9 +425,9 @@ def test_the_summary_counts_checks_and_failures(pytester: pytest.Pytester) -> No
         def test_wrong():
             gradcheck.check_gradients(loss, negated(PARAMS, X), PARAMS, args=(X,)).assert_passed()
         """,
+        passed=1,
+        failed=1,
     )
-    result = run(pytester)
-    result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*- gradcheck: 3 gradient checks ran, 1 failed -*"])
 
 
@@ -453,7 +444,7 @@ def test_importing_the_plugin_loads_neither_numpy_nor_the_core() -> None:
     import sys
 
     code = (
-        "import sys, gradcheck._pytest_plugin; "
+        "import sys, gradcheck._integrations.pytest_plugin; "
         "heavy = [m for m in ('numpy', 'jaxtyping', 'gradcheck._check') if m in sys.modules]; "
         "assert not heavy, heavy"
     )

@@ -226,24 +226,22 @@ def test_mlp_params_options() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "kwargs", "message"),
+    ("sizes", "kwargs", "message"),
     [
-        (((3,),), {}, r"an MLP needs at least two widths, d_in and d_out"),
-        (((3, 0),), {}, r"sizes must be at least 1"),
-        (("34",), {}, r"sizes must be a LayerSizes \(from layer_sizes\(\)\) or the widths"),
-        (((3, 2),), {"layout": "rows"}, r"layout must be 'row_major' \(X is batch x d_in\)"),
-        (((3, 2),), {"weight_scale": -1.0}, r"weight_scale must be >= 0"),
-        (((3, 2),), {"bias_scale": float("nan")}, r"bias_scale must be finite"),
-        (((3, 4, 2),), {"numbered": False}, r"numbered=False\) names the parameters W and b"),
-        (((3, 2),), {"dtype": np.int64}, r"gradients are checked on float arrays"),
-        (((3, 2),), {"dtype": "no such dtype"}, r"not a NumPy dtype"),
+        ((3,), {}, r"an MLP needs at least two widths, d_in and d_out"),
+        ((3, 0), {}, r"sizes must be at least 1"),
+        ("34", {}, r"sizes must be a LayerSizes \(from layer_sizes\(\)\) or the widths"),
+        ((3, 2), {"layout": "rows"}, r"layout must be 'row_major' \(X is batch x d_in\)"),
+        ((3, 2), {"weight_scale": -1.0}, r"weight_scale must be >= 0"),
+        ((3, 2), {"bias_scale": float("nan")}, r"bias_scale must be finite"),
+        ((3, 4, 2), {"numbered": False}, r"numbered=False\) names the parameters W and b"),
+        ((3, 2), {"dtype": np.int64}, r"gradients are checked on float arrays"),
+        ((3, 2), {"dtype": "no such dtype"}, r"not a NumPy dtype"),
     ],
 )
-def test_mlp_params_refuse_bad_arguments(
-    args: tuple[Any, ...], kwargs: dict[str, Any], message: str
-) -> None:
+def test_mlp_params_refuse_bad_arguments(sizes: Any, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
-        gst.mlp_params(*args, **kwargs)
+        gst.mlp_params(sizes, **kwargs)
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -278,23 +276,21 @@ def test_inputs_take_explicit_magnitudes_and_dtype() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "kwargs", "message"),
+    ("shape", "kwargs", "message"),
     [
-        (((3, -1),), {}, r"a shape is an int or a tuple of ints >= 0"),
-        (((3, 2.5),), {}, r"a shape is an int or a tuple of ints >= 0"),
-        ((True,), {}, r"a shape is an int or a tuple of ints"),
-        ((3,), {"scale": "huge"}, r"scale must be one of 'unit', 'near_kink', 'saturating'"),
-        ((3,), {"min_magnitude": 0.0}, r"magnitudes must be > 0"),
-        ((3,), {"min_magnitude": 5.0}, r"the smallest magnitude exceeds the largest"),
-        ((3,), {"max_magnitude": float("inf")}, r"max_magnitude must be finite"),
-        ((3,), {"min_magnitude": "1"}, r"min_magnitude must be a real number, got str"),
+        ((3, -1), {}, r"a shape is an int or a tuple of ints >= 0"),
+        ((3, 2.5), {}, r"a shape is an int or a tuple of ints >= 0"),
+        (True, {}, r"a shape is an int or a tuple of ints"),
+        (3, {"scale": "huge"}, r"scale must be one of 'unit', 'near_kink', 'saturating'"),
+        (3, {"min_magnitude": 0.0}, r"magnitudes must be > 0"),
+        (3, {"min_magnitude": 5.0}, r"the smallest magnitude exceeds the largest"),
+        (3, {"max_magnitude": float("inf")}, r"max_magnitude must be finite"),
+        (3, {"min_magnitude": "1"}, r"min_magnitude must be a real number, got str"),
     ],
 )
-def test_inputs_refuse_bad_arguments(
-    args: tuple[Any, ...], kwargs: dict[str, Any], message: str
-) -> None:
+def test_inputs_refuse_bad_arguments(shape: Any, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
-        gst.inputs(*args, **kwargs)
+        gst.inputs(shape, **kwargs)
 
 
 # --------------------------------------------------------------------- labels, targets

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import pytest
 from jaxtyping import Float, Int
 
-from gradcheck import ShapeTrace, _decorator, checked_backward, shape_trace
+from gradcheck import ShapeTrace, checked_backward, shape_trace
+from gradcheck._integrations import policy
+from reference_nets.two_layer_relu.row_major import init_params
+from tests._forum import ForumParams
 
 # Distinct sizes: a square matrix would hide a transpose.
 N, D, H, K = 7, 3, 5, 4
@@ -20,19 +23,14 @@ DIMS = {"batch": N, "d_in": D, "hidden": H, "classes": K}
 
 @pytest.fixture(autouse=True)
 def _no_override() -> Iterator[None]:
-    _decorator._set_policy_override(None)
+    policy.override.set(None)
     yield
-    _decorator._set_policy_override(None)
+    policy.override.set(None)
 
 
 def rows_data(n: int = N, d: int = D, h: int = H, k: int = K) -> tuple[Any, Any, Any]:
     rng = np.random.default_rng(0)
-    params = {
-        "W1": 0.01 * rng.standard_normal((d, h)),
-        "b1": np.zeros((1, h)),
-        "W2": 0.01 * rng.standard_normal((h, k)),
-        "b2": np.zeros((1, k)),
-    }
+    params = init_params(d_in=d, hidden=h, classes=k, rng=rng)
     return params, rng.standard_normal((n, d)), rng.integers(0, k, size=n)
 
 
@@ -56,6 +54,40 @@ def rows_backward(params: Any, X: Any, y: Any) -> dict[str, Any]:
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
+# What its trace shows, line by line.
+ROWS_RENDERINGS = {
+    'W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]': (
+        "-> W1 (d_in, hidden), b1 (1, hidden), W2 (hidden, classes), b2 (1, classes)"
+    ),
+    "hidden = np.maximum(0, np.dot(X, W1) + b1)": (
+        "np.maximum(0, np.dot((batch, d_in), (d_in, hidden)) + (1, hidden)) -> (batch, hidden)"
+    ),
+    "scores = hidden @ W2 + b2": (
+        "(batch, hidden) @ (hidden, classes) + (1, classes) -> (batch, classes)"
+    ),
+    "exp_scores = np.exp(scores)": "np.exp((batch, classes)) -> (batch, classes)",
+    "probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)": (
+        "(batch, classes) / np.sum((batch, classes), axis=1, keepdims=True) -> (batch, classes)"
+    ),
+    "dscores = probs": "(batch, classes)",
+    "dscores[range(num_examples), y] -= 1": "(batch, classes) in place",
+    "dscores /= num_examples": "(batch, classes) in place",
+    "dW2 = hidden.T @ dscores": "(hidden, batch) @ (batch, classes) -> (hidden, classes)",
+    "db2 = np.sum(dscores, axis=0, keepdims=True)": (
+        "np.sum((batch, classes), axis=0, keepdims=True) -> (1, classes)"
+    ),
+    "dhidden = dscores @ W2.T": "(batch, classes) @ (classes, hidden) -> (batch, hidden)",
+    "dhidden[hidden <= 0] = 0": "(batch, hidden) in place",
+    "dW1 = X.T @ dhidden": "(d_in, batch) @ (batch, hidden) -> (d_in, hidden)",
+    "db1 = np.sum(dhidden, axis=0, keepdims=True)": (
+        "np.sum((batch, hidden), axis=0, keepdims=True) -> (1, hidden)"
+    ),
+    'return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}': (
+        "{'W1': (d_in, hidden), 'b1': (1, hidden), 'W2': (hidden, classes), 'b2': (1, classes)}"
+    ),
+}
+
+
 # The same net, examples in columns (X is d_in x batch), as in the Code Review question.
 def columns_backward(parameters: Any, X: Any, Y: Any) -> list[Any]:
     W1, b1, W2, b2 = parameters
@@ -70,6 +102,35 @@ def columns_backward(parameters: Any, X: Any, Y: Any) -> list[Any]:
     dW1 = dhidden @ X.T
     db1 = dhidden.sum(axis=1)
     return [dW1, db1, dW2, db2]
+
+
+# What its trace shows, line by line.
+COLUMNS_RENDERINGS = {
+    "W1, b1, W2, b2 = parameters": (
+        "-> W1 (hidden, d_in), b1 (hidden,), W2 (classes, hidden), b2 (classes,)"
+    ),
+    "hidden = np.maximum(0, W1 @ X + b1[:, np.newaxis])": (
+        "np.maximum(0, (hidden, d_in) @ (d_in, batch) + (hidden,)[:, np.newaxis]) "
+        "-> (hidden, batch)"
+    ),
+    "scores = W2 @ hidden + b2[:, np.newaxis]": (
+        "(classes, hidden) @ (hidden, batch) + (classes,)[:, np.newaxis] -> (classes, batch)"
+    ),
+    "probs = np.exp(scores) / np.sum(np.exp(scores), axis=0, keepdims=True)": (
+        "np.exp((classes, batch)) / np.sum(np.exp((classes, batch)), axis=0, keepdims=True) "
+        "-> (classes, batch)"
+    ),
+    "dscores = (probs - Y) / X.shape[1]": (
+        "((classes, batch) - (classes, batch)) / (d_in, batch).shape[1] -> (classes, batch)"
+    ),
+    "dW2 = dscores @ hidden.T": "(classes, batch) @ (batch, hidden) -> (classes, hidden)",
+    "db2 = dscores.sum(axis=1)": "(classes, batch).sum(axis=1) -> (classes,)",
+    "dhidden = W2.T @ dscores": "(hidden, classes) @ (classes, batch) -> (hidden, batch)",
+    "dhidden[hidden <= 0] = 0": "(hidden, batch) in place",
+    "dW1 = dhidden @ X.T": "(hidden, batch) @ (batch, d_in) -> (hidden, d_in)",
+    "db1 = dhidden.sum(axis=1)": "(hidden, batch).sum(axis=1) -> (hidden,)",
+    "return [dW1, db1, dW2, db2]": ("[(hidden, d_in), (hidden,), (classes, hidden), (classes,)]"),
+}
 
 
 def columns_data() -> tuple[Any, Any, Any]:
@@ -92,37 +153,7 @@ def renderings(trace: ShapeTrace) -> dict[str, str]:
 def test_the_rows_backward_reads_in_named_dimensions() -> None:
     params, X, y = rows_data()
     trace = shape_trace(rows_backward, params, X, y, dims=DIMS)
-    assert renderings(trace) == {
-        'W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]': (
-            "-> W1 (d_in, hidden), b1 (1, hidden), W2 (hidden, classes), b2 (1, classes)"
-        ),
-        "hidden = np.maximum(0, np.dot(X, W1) + b1)": (
-            "np.maximum(0, np.dot((batch, d_in), (d_in, hidden)) + (1, hidden)) -> (batch, hidden)"
-        ),
-        "scores = hidden @ W2 + b2": (
-            "(batch, hidden) @ (hidden, classes) + (1, classes) -> (batch, classes)"
-        ),
-        "exp_scores = np.exp(scores)": "np.exp((batch, classes)) -> (batch, classes)",
-        "probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)": (
-            "(batch, classes) / np.sum((batch, classes), axis=1, keepdims=True) -> (batch, classes)"
-        ),
-        "dscores = probs": "(batch, classes)",
-        "dscores[range(num_examples), y] -= 1": "(batch, classes) in place",
-        "dscores /= num_examples": "(batch, classes) in place",
-        "dW2 = hidden.T @ dscores": "(hidden, batch) @ (batch, classes) -> (hidden, classes)",
-        "db2 = np.sum(dscores, axis=0, keepdims=True)": (
-            "np.sum((batch, classes), axis=0, keepdims=True) -> (1, classes)"
-        ),
-        "dhidden = dscores @ W2.T": "(batch, classes) @ (classes, hidden) -> (batch, hidden)",
-        "dhidden[hidden <= 0] = 0": "(batch, hidden) in place",
-        "dW1 = X.T @ dhidden": "(d_in, batch) @ (batch, hidden) -> (d_in, hidden)",
-        "db1 = np.sum(dhidden, axis=0, keepdims=True)": (
-            "np.sum((batch, hidden), axis=0, keepdims=True) -> (1, hidden)"
-        ),
-        'return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}': (
-            "{'W1': (d_in, hidden), 'b1': (1, hidden), 'W2': (hidden, classes), 'b2': (1, classes)}"
-        ),
-    }
+    assert renderings(trace) == ROWS_RENDERINGS
     assert str(trace.line("dW2")) == (
         "dW2 = hidden.T @ dscores   (hidden, batch) @ (batch, classes) -> (hidden, classes)"
     )
@@ -135,34 +166,7 @@ def test_the_rows_backward_reads_in_named_dimensions() -> None:
 def test_the_columns_backward_reads_in_named_dimensions() -> None:
     parameters, X, Y = columns_data()
     trace = shape_trace(columns_backward, parameters, X, Y, dims=DIMS)
-    assert renderings(trace) == {
-        "W1, b1, W2, b2 = parameters": (
-            "-> W1 (hidden, d_in), b1 (hidden,), W2 (classes, hidden), b2 (classes,)"
-        ),
-        "hidden = np.maximum(0, W1 @ X + b1[:, np.newaxis])": (
-            "np.maximum(0, (hidden, d_in) @ (d_in, batch) + (hidden,)[:, np.newaxis]) "
-            "-> (hidden, batch)"
-        ),
-        "scores = W2 @ hidden + b2[:, np.newaxis]": (
-            "(classes, hidden) @ (hidden, batch) + (classes,)[:, np.newaxis] -> (classes, batch)"
-        ),
-        "probs = np.exp(scores) / np.sum(np.exp(scores), axis=0, keepdims=True)": (
-            "np.exp((classes, batch)) / np.sum(np.exp((classes, batch)), axis=0, keepdims=True) "
-            "-> (classes, batch)"
-        ),
-        "dscores = (probs - Y) / X.shape[1]": (
-            "((classes, batch) - (classes, batch)) / (d_in, batch).shape[1] -> (classes, batch)"
-        ),
-        "dW2 = dscores @ hidden.T": "(classes, batch) @ (batch, hidden) -> (classes, hidden)",
-        "db2 = dscores.sum(axis=1)": "(classes, batch).sum(axis=1) -> (classes,)",
-        "dhidden = W2.T @ dscores": "(hidden, classes) @ (classes, batch) -> (hidden, batch)",
-        "dhidden[hidden <= 0] = 0": "(hidden, batch) in place",
-        "dW1 = dhidden @ X.T": "(hidden, batch) @ (batch, d_in) -> (hidden, d_in)",
-        "db1 = dhidden.sum(axis=1)": "(hidden, batch).sum(axis=1) -> (hidden,)",
-        "return [dW1, db1, dW2, db2]": (
-            "[(hidden, d_in), (hidden,), (classes, hidden), (classes,)]"
-        ),
-    }
+    assert renderings(trace) == COLUMNS_RENDERINGS
     assert trace.arguments == (
         ("parameters[0]", "(hidden, d_in)"),
         ("parameters[1]", "(hidden,)"),
@@ -340,13 +344,6 @@ def test_line_of_an_unknown_name() -> None:
 
 
 # ------------------------------------------------- inputs built from the annotations
-
-
-class ForumParams(TypedDict):
-    W1: Float[np.ndarray, "d_in hidden"]
-    b1: Float[np.ndarray, "1 hidden"]
-    W2: Float[np.ndarray, "hidden classes"]
-    b2: Float[np.ndarray, "1 classes"]
 
 
 def typed_rows_backward(

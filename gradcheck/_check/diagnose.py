@@ -1,120 +1,133 @@
-"""Name the mistake behind a wrong gradient, from what the probes saw.
+"""Step 5 of a check: name the mistake, in words. Every :class:`Diagnosis` is built here.
 
-Every probe compares the user's directional derivative ``a`` with the finite-difference
-one ``n`` (tolerance ``τ``). The patterns, tried in order:
-
-* ``zero``: the gradient is all zeros but the loss moves;
-* ``transposed``: ``gᵀ`` passes every probe where ``g`` fails;
-* ``negated`` / ``scaled``: one factor ``c`` explains every probe, ``a ≈ c·n`` (least
-  squares over the probes where ``n`` stands out of its tolerance), with residuals within
-  ``(1 + |c|)·τ``. ``c`` within 1% of −1 is ``negated``;
-* ``regularisation``: one coefficient ``c`` explains every probe as ``n ≈ a + c·w``, where
-  ``w = ⟨x, d⟩`` is the parameter's own value along the probe: the backward lacks (or has
-  too much of) the gradient ``c·x`` of an L2 term ``½·c·Σx²``;
-* ``mismatch``: anything else.
+For a gradient of the right shape that failed, the patterns are tried in order: the loss
+never moved; ``zero``; ``transposed`` (``gᵀ`` passes every probe where ``g`` fails);
+``negated`` or ``scaled`` (one factor explains every probe); ``regularisation`` (one
+coefficient times the parameter explains every probe); else ``mismatch``. The numbers
+behind them come from :mod:`.fit`; see docs/how-it-decides.md, "The diagnosis".
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-from gradcheck._params import grad_label
-from gradcheck._report import Diagnosis
-from gradcheck._stencil import Verdict
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._check.fit import (
+    Fit,
+    all_pass,
+    common_factor,
+    conclusive,
+    fit_factor,
+    fit_regularisation,
+)
+from gradcheck._check.inputs import grad_label
+from gradcheck._check.report import Diagnosis, ParameterResult
+from gradcheck._numerics.probe import Probe
+from gradcheck._shapes.rule import TRANSPOSE_REMEDY, describe_shape_slip
 
 #: How close to −1 a factor must be to be called a sign error rather than a scale.
 NEGATION_SLACK = 0.01
 
-
-@dataclass(frozen=True)
-class Probe:
-    """What one probe saw, for each candidate reading of the user's gradient."""
-
-    index: tuple[int, ...] | None  # entry probed, or None for a random direction
-    scale: float  # the entry's step scale (to report per-entry derivatives)
-    verdicts: dict[str, Verdict]  # candidate name ("given", "transposed", ...) -> verdict
-    loss_moved: bool  # whether any of the five loss values differed
-    #: The line is rough (kinks, or estimates spread wider than noise) and the discrepancy
-    #: is below what a smaller step's noise could resolve: no verdict either way.
-    inconclusive: bool = False
-    #: The settled verdict's width relative to the gradient's size (see PRECISION).
-    uncertainty: float = 0.0
-    #: The parameter's own value along the probe, ``⟨x, Δ⟩ / h`` at the settled verdict's
-    #: step, from the same stored displacements and formula as its ``analytic`` (so
-    #: ``x[index]·scale`` for an entry, ``⟨x, d⟩`` for a direction): a gradient ``g + c·x``
-    #: would have had the analytic value ``analytic + c·along``.
-    along: float = 0.0
-    #: Attempts (steps) at which the gradient failed before the verdict settled: a pass
-    #: after failures was explained by the line's roughness at some step.
-    failed_attempts: int = 0
+# ----------------------------------------------------------- before any comparison
 
 
-def conclusive(probes: Sequence[Probe]) -> list[Probe]:
-    """The probes that gave a verdict (see :attr:`Probe.inconclusive`)."""
-    return [p for p in probes if not p.inconclusive]
+def nothing_to_compare() -> Diagnosis:
+    """An empty parameter (or one whose gradient could not be read): nothing to say."""
+    return Diagnosis("ok", None, "")
 
 
-def all_pass(probes: Sequence[Probe], candidate: str) -> bool:
-    decided = conclusive(probes)
-    return bool(decided) and all(p.verdicts[candidate].passed for p in decided)
+def ok(name: str, together: tuple[str, ...] = ()) -> Diagnosis:
+    joint = f", probed together with {', '.join(together)}" if together else ""
+    return Diagnosis("ok", None, f"{grad_label(name)} agrees with the finite differences{joint}")
 
 
-@dataclass(frozen=True)
-class FactorFit:
-    """A factor ``c`` with ``a ≈ c·n`` on every probe, and the interval the probes allow."""
-
-    value: float
-    low: float
-    high: float
-
-
-def fit_factor(probes: Sequence[Probe]) -> FactorFit | None:
-    """The factor ``c`` with ``a ≈ c·n`` on every probe, or ``None`` if there is none.
-
-    Each probe whose numeric value stands clear of zero bounds ``c`` to an interval
-    (``a`` divided by the probe's range widened by its tolerance); ``c`` must lie in all of
-    them. The estimate is the least-squares fit weighted by each probe's precision; when a
-    simple number (an integer, 1/N, a fraction with a small denominator) lies in every
-    interval and within 1% of the fit, that number is the factor: a missing 1/N with
-    N = 800 reads 800, not 798.8.
-    """
-    verdicts = [p.verdicts["given"] for p in conclusive(probes)]
-    significant = [v for v in verdicts if abs(v.numeric) > 2 * (v.tolerance + v.high - v.low)]
-    if not significant:
-        return None
-    low, high = -math.inf, math.inf
-    for v in significant:
-        ends = sorted((v.analytic / (v.low - v.tolerance), v.analytic / (v.high + v.tolerance)))
-        low, high = max(low, ends[0]), min(high, ends[1])
-    if low > high:
-        return None
-    weights = [1 / (v.tolerance + v.high - v.low) ** 2 for v in significant]
-    fit = sum(w * v.analytic * v.numeric for w, v in zip(weights, significant, strict=True)) / sum(
-        w * v.numeric**2 for w, v in zip(weights, significant, strict=True)
+def missing(name: str, problem: str | None) -> Diagnosis:
+    return Diagnosis(
+        "missing", None, problem or f"no gradient for {name}: return one entry per parameter"
     )
-    c = simplest_between(low, high, fit) or fit
-    if all(v.within(v.analytic, c) for v in verdicts):
-        return FactorFit(c, low, high)
-    return None
 
 
-def simplest_between(low: float, high: float, near: float) -> float | None:
-    """The simplest number in ``[low, high]`` within 1% of ``near``: p/q with the smallest
-    q ≤ 64, or 1/N."""
-    if near == 0:
-        return None
-    close = (max(low, near - 0.01 * abs(near)), min(high, near + 0.01 * abs(near)))
-    for q in range(1, 65):
-        p = round(near * q)
-        if p != 0 and close[0] <= p / q <= close[1]:
-            return p / q
-    n = round(1 / near)
-    if n != 0 and close[0] <= 1 / n <= close[1]:
-        return 1 / n
-    return None
+def nonfinite_gradient(name: str, grad64: NDArray[np.float64]) -> Diagnosis:
+    bad = np.argwhere(~np.isfinite(grad64))
+    first = tuple(int(i) for i in bad[0])
+    return Diagnosis(
+        "nonfinite",
+        None,
+        f"{grad_label(name)} has {len(bad)} non-finite entries (nan or inf), the first at "
+        f"{first}: look for an overflow (exp of a large score: subtract the max) or a "
+        "log/division of 0",
+    )
+
+
+def nonfinite_loss_at_x(f0: float) -> Diagnosis:
+    return Diagnosis(
+        "nonfinite",
+        None,
+        f"the loss itself is {f0} at the given parameters, so nothing can be compared: make "
+        "the loss finite first (log of 0? exp overflow?)",
+    )
+
+
+def nonfinite_loss_near(name: str, error: Exception) -> Diagnosis:
+    return Diagnosis(
+        "nonfinite",
+        None,
+        f"{error}: the loss overflows or hits a log/division of 0 near {name}; make it "
+        "numerically stable (e.g. log-sum-exp for softmax)",
+    )
+
+
+def mutated(name: str) -> Diagnosis:
+    return Diagnosis(
+        "mutated",
+        None,
+        f"the loss (or gradient function) wrote into {name} while it was being checked: it "
+        "must not modify its inputs in place (copy before +=, -=, or masked assignment)",
+    )
+
+
+# ------------------------------------------------------------ a gradient's shape
+
+
+def shape(
+    name: str,
+    param_shape: tuple[int, ...],
+    grad_shape: tuple[int, ...],
+    fixed: str | None = None,
+    values_right: bool = False,
+) -> Diagnosis:
+    """A gradient of the wrong shape. ``fixed`` names the obvious fix that was compared
+    (``"summed"``, ``"reshaped"``, ``"transposed"``), and ``values_right`` its verdict;
+    ``None`` when nothing could be compared."""
+    words = describe_shape_slip(name, param_shape, grad_shape)
+    if fixed is not None and values_right:
+        words += (
+            f"; after that fix the values are right ({fixed} {grad_label(name)} matches the "
+            "finite differences)"
+        )
+    elif fixed is not None:
+        words += "; and the values are wrong too, even after fixing the shape"
+    return Diagnosis("shape", None, words + ".")
+
+
+def transposed(name: str, param_shape: tuple[int, ...], grad_shape: tuple[int, ...]) -> Diagnosis:
+    """``dW.T`` matches: shown by reversed axes, or by the values of a square gradient."""
+    label = grad_label(name)
+    if grad_shape != param_shape:
+        head = describe_shape_slip(name, param_shape, grad_shape)
+        return Diagnosis("transposed", None, f"{head}; {label}.T matches the finite differences.")
+    return Diagnosis(
+        "transposed",
+        None,
+        f"{label} is transposed: {label}.T matches the finite differences ({TRANSPOSE_REMEDY})",
+    )
+
+
+# ---------------------------------------------------- a gradient with wrong values
 
 
 def _describe_factor(c: float) -> str:
@@ -146,106 +159,15 @@ def _describe_factor(c: float) -> str:
 def scaled(name: str, factor: float) -> Diagnosis:
     """The ``scaled`` diagnosis of ``name`` with ``factor``, in words."""
     fraction = Fraction(factor).limit_denominator(64)
-    shown = f"{factor:.4g}×"
+    written = f"{factor:.4g}×"
     if fraction.denominator > 1 and abs(float(fraction) - factor) <= 1e-9 * abs(factor):
-        shown += f" (= {fraction.numerator}/{fraction.denominator})"
+        written += f" (= {fraction.numerator}/{fraction.denominator})"
     return Diagnosis(
         "scaled",
         factor,
-        f"{grad_label(name)} is {shown} the finite-difference value at every probe: "
+        f"{grad_label(name)} is {written} the finite-difference value at every probe: "
         + _describe_factor(factor),
     )
-
-
-def common_factor(fits: Sequence[FactorFit]) -> float | None:
-    """One factor for several parameters, if one number fits all their intervals."""
-    low = max(f.low for f in fits)
-    high = min(f.high for f in fits)
-    if low > high:
-        return None
-    middle = sorted(f.value for f in fits)[len(fits) // 2]
-    return simplest_between(low, high, middle) or min(max(middle, low), high)
-
-
-#: A probe pins the regularisation coefficient only if its own interval for ``c`` is this
-#: narrow relative to ``c`` (±10%, as PRECISION for a verdict): two such probes agreeing by
-#: chance, when the error is not proportional to the parameter, is unlikely.
-REG_PRECISION = 0.1
-#: Probes that must each pin ``c`` on their own: any single probe is explained by some
-#: ``c`` (``(n − a)/w``), so only agreement between at least two says anything.
-REG_MIN_PROBES = 2
-
-
-@dataclass(frozen=True)
-class RegularisationFit:
-    """A coefficient ``c`` with ``n ≈ a + c·w`` on every probe, and the interval allowed."""
-
-    value: float
-    low: float
-    high: float
-
-
-def fit_regularisation(probes: Sequence[Probe]) -> RegularisationFit | None:
-    """The coefficient ``c`` with ``n ≈ a + c·w`` on every probe (``w`` = :attr:`Probe.along`),
-    or ``None`` if there is none, or the probes cannot tell.
-
-    Each conclusive probe's range widened by its tolerance holds the true derivative, so
-    ``c`` lies in ``[(low − τ − a)/w, (high + τ − a)/w]`` (ends swapped for ``w < 0``); ``c``
-    must lie in all of them. A probe with ``w = 0`` cannot show ``c`` and must pass as it is.
-    Probes that saw a kink are left out (their range holds only at the step they settled on).
-    At least REG_MIN_PROBES probes must each exclude ``c = 0`` (fail as given) and pin ``c``
-    to REG_PRECISION. The estimate is the least-squares fit weighted by each probe's
-    precision, replaced by a round number (1 to 3 significant digits) when that lies in
-    every interval and within 1% of the fit: 0.001, not 0.00100003.
-    """
-    # A probe that saw a kink is left out: its range is the one-sided slopes at the step
-    # it settled on, which was chosen (by retries) for the given value only; another value
-    # outside that range may well be valid at a smaller step, so it can neither confirm nor
-    # refute ``c``.
-    decided = [p for p in conclusive(probes) if not p.verdicts["given"].kink]
-    low, high = -math.inf, math.inf
-    pinned = 0
-    numerator = denominator = 0.0
-    for p in decided:
-        v = p.verdicts["given"]
-        if p.along == 0:
-            if not v.passed:
-                return None
-            continue
-        ends = sorted(
-            (
-                (v.low - v.tolerance - v.analytic) / p.along,
-                (v.high + v.tolerance - v.analytic) / p.along,
-            )
-        )
-        low, high = max(low, ends[0]), min(high, ends[1])
-        middle = (ends[0] + ends[1]) / 2
-        if ends[0] * ends[1] > 0 and ends[1] - ends[0] <= 2 * REG_PRECISION * abs(middle):
-            pinned += 1
-            # Least squares of (n − a) ≈ c·w over the pinning probes, each weighted by
-            # 1/width² (the floor only keeps a width of exactly 0 from dividing by 0).
-            width = max(v.tolerance + v.high - v.low, math.ulp(abs(v.numeric - v.analytic)))
-            numerator += p.along * (v.numeric - v.analytic) / width**2
-            denominator += p.along**2 / width**2
-    if pinned < REG_MIN_PROBES or low > high or low <= 0 <= high:
-        return None
-    fit = min(max(numerator / denominator, low), high)
-    c = _round_between(low, high, fit) or fit
-    if all(p.verdicts["given"].within(p.verdicts["given"].analytic + c * p.along) for p in decided):
-        return RegularisationFit(c, low, high)
-    return None
-
-
-def _round_between(low: float, high: float, near: float) -> float | None:
-    """The number with the fewest significant digits (1 to 3) in ``[low, high]`` and within
-    1% of ``near``."""
-    # 1%, as for a snapped factor (simplest_between): a round number the probes allow but
-    # farther from the fit than that would misstate the coefficient in the message.
-    for digits in range(3):
-        rounded = float(f"{near:.{digits}e}")
-        if low <= rounded <= high and abs(rounded - near) <= 0.01 * abs(near):
-            return rounded
-    return None
 
 
 def regularisation(name: str, c: float) -> Diagnosis:
@@ -276,33 +198,16 @@ def regularisation(name: str, c: float) -> Diagnosis:
     )
 
 
-def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> Diagnosis:
+def diagnose_values(
+    name: str, param_shape: tuple[int, ...], probes: Sequence[Probe], grad_is_zero: bool
+) -> Diagnosis:
     """Diagnose a gradient of the right shape that failed at least one probe."""
-    label = grad_label(name)
     if not any(p.loss_moved for p in probes):
-        return Diagnosis(
-            "mismatch",
-            None,
-            f"the loss did not change at all when {name} was perturbed, but {label} is not "
-            f"zero: does the loss use the parameters it is given? (e.g. lambda p: "
-            f"net.loss(p, X, y), not net.loss(params, X, y))",
-        )
+        return _loss_never_moved(name)
     if grad_is_zero:
-        return Diagnosis(
-            "zero",
-            None,
-            f"{label} is all zeros, but the loss changes with {name}: the gradient was never "
-            "computed or written (a missing +=, a mask that removes everything, or the "
-            "wrong variable returned)",
-        )
+        return _zero(name)
     if "transposed" in probes[0].verdicts and all_pass(probes, "transposed"):
-        return Diagnosis(
-            "transposed",
-            None,
-            f"{label} is transposed: {label}.T matches the finite differences. Swap the "
-            "operands of the product and transpose them (rows as examples: "
-            "dW = X.T @ dY; columns as examples: dW = dY @ X.T)",
-        )
+        return transposed(name, param_shape, param_shape)
     fitted = fit_factor(probes)
     factor = None if fitted is None else fitted.value
     decided = conclusive(probes)
@@ -314,25 +219,63 @@ def diagnose_values(name: str, probes: Sequence[Probe], grad_is_zero: bool) -> D
         # Probes too noisy to fit a factor can still all agree with a flipped sign.
         factor = -1.0
     if factor is not None and abs(factor + 1) <= NEGATION_SLACK:
-        return Diagnosis(
-            "negated",
-            -1.0,
-            f"{label} has the wrong sign: it is −1 × the finite-difference value (e.g. "
-            "(y − p) where the derivative is (p − y), or an update sign folded into the "
-            "gradient)",
-        )
+        return _negated(name)
     if factor is not None and factor != 0:
         return scaled(name, factor)
     regularised = fit_regularisation(probes)
     if regularised is not None:
         return regularisation(name, regularised.value)
-    worst = max(conclusive(probes) or probes, key=lambda p: p.verdicts["given"].ratio)
-    v = worst.verdicts["given"]
-    where = f"at {worst.index}" if worst.index is not None else "along a random direction"
+    return _mismatch(name, max(decided or probes, key=lambda p: p.verdicts["given"].ratio))
+
+
+def _loss_never_moved(name: str) -> Diagnosis:
     return Diagnosis(
         "mismatch",
         None,
-        f"{label} disagrees with the finite differences {where} (analytic "
+        f"the loss did not change at all when {name} was perturbed, but {grad_label(name)} is "
+        "not zero: does the loss use the parameters it is given? (e.g. lambda p: "
+        "net.loss(p, X, y), not net.loss(params, X, y))",
+    )
+
+
+def _zero(name: str) -> Diagnosis:
+    return Diagnosis(
+        "zero",
+        None,
+        f"{grad_label(name)} is all zeros, but the loss changes with {name}: the gradient was "
+        "never computed or written (a missing +=, a mask that removes everything, or the "
+        "wrong variable returned)",
+    )
+
+
+def _negated(name: str) -> Diagnosis:
+    return Diagnosis(
+        "negated",
+        -1.0,
+        f"{grad_label(name)} has the wrong sign: it is −1 × the finite-difference value (e.g. "
+        "(y − p) where the derivative is (p − y), or an update sign folded into the gradient)",
+    )
+
+
+def _mismatch(name: str, worst: Probe) -> Diagnosis:
+    v = worst.verdicts["given"]
+    where = f"at {worst.entry}" if worst.entry is not None else "along a random direction"
+    return Diagnosis(
+        "mismatch",
+        None,
+        f"{grad_label(name)} disagrees with the finite differences {where} (analytic "
         f"{v.analytic / worst.scale:.6g}, numeric {v.numeric / worst.scale:.6g}) and no "
         "single scale, sign or transpose explains it: check the formula itself",
     )
+
+
+def share_factor(results: list[ParameterResult], fits: Mapping[str, Fit]) -> list[ParameterResult]:
+    """When every gradient is scaled by one factor that fits all of them, say that factor:
+    a common cause (one missing 1/N) is likelier, and the smooth parameters' precise probes
+    pin the factor down for the kinked ones too."""
+    if len(results) < 2 or any(r.name not in fits for r in results):
+        return results
+    factor = common_factor([fits[r.name] for r in results])
+    if factor is None:
+        return results
+    return [dataclasses.replace(r, diagnosis=scaled(r.name, factor)) for r in results]

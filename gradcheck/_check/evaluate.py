@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._params import ParamLayout, bitwise_equal
-
-LossResult = tuple[float, np.dtype[Any], object | None]
+from gradcheck._check.inputs import ParamLayout, bitwise_equal
+from gradcheck._numerics.loss import LossResult
 
 
 def wants_params(loss: Callable[..., Any], n_args: int, params: object) -> bool:
@@ -106,10 +105,6 @@ class Evaluator:
             for array, snapshot in zip(self.user_arrays, self.snapshots, strict=True):
                 if not bitwise_equal(array, snapshot):
                     np.copyto(array, snapshot, casting="no")
-
-    def structure(self) -> Any:
-        """Fresh copies of the parameters in the user's structure (for a grads callable)."""
-        return self.layout.build([s.copy() for s in self.snapshots])
 
     def call_user(
         self, fn: Callable[..., Any], replaced: Mapping[int, NDArray[Any]] | None = None

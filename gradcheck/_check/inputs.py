@@ -1,4 +1,4 @@
-"""Parameters and gradients as the user gives them, and as the checker sees them.
+"""Step 1 of a check: the user's inputs (parameters, gradients, options), validated.
 
 Users pass parameters as a mapping (``{"W1": ..., "b1": ...}``), a list or tuple of arrays
 (the Code Review net's ``[W1, b1, ...]``), or one array. The checker works with an ordered
@@ -8,7 +8,6 @@ user's loss sees what it expects.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +18,40 @@ from numpy.typing import NDArray
 Structure = Mapping[str, Any] | Sequence[Any] | NDArray[Any]
 
 
-def is_identifier(name: str) -> bool:
-    return name.isidentifier()
-
-
 def grad_label(name: str) -> str:
     """How messages call the gradient of ``name``: ``dW2``, or ``the gradient of params[1]``."""
-    return f"d{name}" if is_identifier(name) else f"the gradient of {name}"
+    return f"d{name}" if name.isidentifier() else f"the gradient of {name}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How much to probe (see :func:`gradcheck.check_gradients`)."""
+
+    full: bool
+    max_entries: int
+    directions: int
+    entries: int
+
+
+def validate_options(
+    full: bool, max_entries: int, directions: int, entries: int, seed: int | None
+) -> Options:
+    """The options, or a clear error for a bad one."""
+    for option, value in (
+        ("max_entries", max_entries),
+        ("directions", directions),
+        ("entries", entries),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{option} must be a whole number >= 0, got {value!r}")
+    if directions + entries == 0:
+        raise ValueError(
+            "directions and entries are both 0, so large parameters would not be checked: "
+            "set at least one of them to 1 or more (or full=True)"
+        )
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    return Options(bool(full), max_entries, directions, entries)
 
 
 @dataclass(frozen=True)
@@ -123,16 +149,16 @@ def split_grads(
     """
     problems: dict[str, str] = {}
     extra: list[str] = []
-    found: list[object] = []
+    matched: list[object] = []
     if layout.kind == "array":
         if isinstance(grads, Mapping | list | tuple) and len(grads) == 1:
             grads = next(iter(grads.values())) if isinstance(grads, Mapping) else grads[0]
-        found = [grads]
+        matched = [grads]
     elif isinstance(grads, Mapping):
         lookup = {str(k): v for k, v in grads.items()}
         by_key = {str(k): name for k, name in zip(layout.keys, layout.names, strict=True)}
         for key, name in zip(layout.keys, layout.names, strict=True):
-            found.append(grads.get(key, lookup.get(name, lookup.get(str(key)))))
+            matched.append(grads.get(key, lookup.get(name, lookup.get(str(key)))))
         extra = sorted(k for k in lookup if k not in by_key and k not in layout.names)
     elif isinstance(grads, list | tuple):
         if layout.kind == "mapping":
@@ -141,8 +167,8 @@ def split_grads(
                 f"{type(grads).__name__}: return a mapping with the same keys "
                 f"({', '.join(layout.names)})"
             )
-        found = list(grads[: len(layout.names)])
-        found += [None] * (len(layout.names) - len(found))
+        matched = list(grads[: len(layout.names)])
+        matched += [None] * (len(layout.names) - len(matched))
         extra = [f"[{i}]" for i in range(len(layout.names), len(grads))]
     else:
         raise TypeError(
@@ -150,7 +176,7 @@ def split_grads(
             f"{_describe(grads)}"
         )
     arrays: list[NDArray[Any] | None] = []
-    for name, value in zip(layout.names, found, strict=True):
+    for name, value in zip(layout.names, matched, strict=True):
         if value is None:
             arrays.append(None)
             continue
@@ -171,23 +197,3 @@ def bitwise_equal(a: NDArray[Any], b: NDArray[Any]) -> bool:
     a_c = np.ascontiguousarray(a)
     b_c = np.ascontiguousarray(b)
     return bool(np.array_equal(a_c.view(np.uint8), b_c.view(np.uint8)))
-
-
-def entry_scales(array: NDArray[Any], scale: float) -> NDArray[np.float64]:
-    """Each entry's own scale for a step: its size, or ``scale`` (the parameter's typical
-    size, :func:`param_scale`) where it is smaller (an entry at 0 still moves)."""
-    return np.maximum(np.abs(array.astype(np.float64)), scale)
-
-
-def gradient_eps(grad: NDArray[Any]) -> float:
-    """The precision a gradient was computed in: its dtype's epsilon (float64's if it is
-    not a float array)."""
-    return float(np.finfo(grad.dtype).eps) if grad.dtype.kind == "f" else 2.0**-52
-
-
-def param_scale(array: NDArray[Any], fallback: float) -> float:
-    """A typical size of the parameter's entries: its RMS, or ``fallback`` if all zero."""
-    if array.size == 0:
-        return fallback
-    rms = float(np.sqrt(np.mean(np.square(array, dtype=np.float64))))
-    return rms if rms > 0 and math.isfinite(rms) else fallback

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check import check_gradients
-from gradcheck._report import GradientReport
+from gradcheck._check.check import check_gradients
+from gradcheck._check.report import GradientReport
 
 
 def _input_names(forward: Callable[..., Any], count: int) -> list[str]:

@@ -1,11 +1,15 @@
-"""What a gradient check returns: one result per parameter, gathered in a report."""
+"""Step 6 of a check: what it returns, one result per parameter gathered in a report, and
+how the report is shown (a table in the terminal, HTML in a notebook)."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, get_args
+
+from gradcheck._numerics.stencil import error_ratio
+from gradcheck.errors import GradientMismatch
 
 DiagnosisKind = Literal[
     "ok",
@@ -95,21 +99,7 @@ class ParameterResult:
     @property
     def error_ratio(self) -> float:
         """``error / tolerance`` at the worst comparison: at most 1 means it passed."""
-        if self.tolerance > 0:
-            return self.error / self.tolerance
-        return 0.0 if self.error == 0 else float("inf")
-
-
-class GradientMismatch(AssertionError):  # noqa: N818 (a fixed public name)
-    """Raised by :meth:`GradientReport.assert_passed`; its message is the report's table."""
-
-    def __init__(self, report: GradientReport) -> None:
-        super().__init__(str(report))
-        self.report = report
-
-
-# Shown as gradcheck.GradientMismatch in tracebacks, where users meet it.
-GradientMismatch.__module__ = "gradcheck"
+        return error_ratio(self.error, self.tolerance)
 
 
 def _fmt(value: float) -> str:
@@ -254,19 +244,3 @@ class GradientReport:
             + (f"<ul>{messages}{notes}</ul>" if messages or notes else "")
             + "</div>"
         )
-
-
-def common_notes(results: Sequence[ParameterResult]) -> tuple[str, ...]:
-    """Sentences about causes shared by several parameters (e.g. one missing 1/N)."""
-    scaled = [r for r in results if r.diagnosis.kind == "scaled" and r.diagnosis.factor]
-    if len(results) > 1 and len(scaled) == len(results):
-        factors = [r.diagnosis.factor for r in scaled if r.diagnosis.factor is not None]
-        low, high = min(factors), max(factors)
-        if high <= low * 1.02:
-            mid = (low + high) / 2
-            return (
-                f"Every gradient is {mid:.4g}× the finite-difference value: the loss and the "
-                "backward disagree on a normalisation (e.g. the loss averages over the batch "
-                "and the backward does not divide by N, or the other way round).",
-            )
-    return ()

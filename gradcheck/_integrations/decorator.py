@@ -1,123 +1,35 @@
 """``@checked_backward``: check a hand-written backward where it is called.
 
 The decorator wraps a function that returns gradients. Every call checks, cheaply, that
-the gradients have the parameters' keys and shapes; some calls (the first, by default)
-also compare them with finite differences of the loss and enforce the function's jaxtyping
-annotations. See :func:`checked_backward`.
-
-Process-wide switch: the environment variable ``GRADCHECK`` (``never``, ``first``,
-``always`` or a number N) overrides every decorator's ``when``. It is read once, when
-gradcheck is imported; :func:`_refresh_env_override` reads it again. A pytest plugin (or a
-test) sets a stronger override with :func:`_set_policy_override`.
+the gradients have the parameters' keys and shapes; the calls its policy selects (the first,
+by default) also compare them with finite differences of the loss and enforce the function's
+jaxtyping annotations. See :func:`checked_backward`; the policy and its process-wide override
+(``GRADCHECK``, pytest's ``--gradcheck``) are in :mod:`gradcheck._integrations.policy`.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import inspect
-import os
-import textwrap
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
 import numpy as np
 
-from gradcheck._annotations import _annotation_checker, _AnnotationChecker
-from gradcheck._report import GradientMismatch, GradientReport
-from gradcheck._structure import _check_structure, _fits
+from gradcheck._integrations.arguments import ParamsArgument, by_name, checked_names
+from gradcheck._integrations.policy import Policy, override
+from gradcheck._shapes.annotations import annotation_checker
+from gradcheck._shapes.structure import check_structure, fits
+from gradcheck.errors import GradientMismatch
+
+if TYPE_CHECKING:
+    from gradcheck._check.report import GradientReport
+    from gradcheck._shapes.annotations import AnnotationChecker
 
 __all__ = ["CheckState", "CheckedFunction", "checked_backward"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-
-Policy = str | int
-"""``"first"``, ``"always"``, ``"never"``, or an int N >= 1 (check every N-th call)."""
-
-# Policies as ints, so that the per-call test is one comparison:
-# 0 = never, 1 = always, -1 = first, N > 1 = calls 1, N + 1, 2N + 1, ...
-_NEVER = 0
-_ALWAYS = 1
-_FIRST = -1
-_ENV_VAR = "GRADCHECK"
-
-
-def _parse_policy(value: object, *, source: str) -> int:
-    """Turn a ``when`` value (or the environment variable's text) into the int code."""
-    if isinstance(value, bool):
-        raise TypeError(
-            f"{source}={value!r} is not a policy: use 'first', 'always', 'never' or an int N "
-            "(check every N-th call)"
-        )
-    if isinstance(value, int):
-        if value < 1:
-            raise ValueError(
-                f"{source}={value} is not a policy: an every-N policy needs N >= 1 "
-                "(use 'never' to switch the finite-difference check off)"
-            )
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        named = {"never": _NEVER, "always": _ALWAYS, "first": _FIRST}
-        if text in named:
-            return named[text]
-        if text.isdigit() and int(text) >= 1:
-            return int(text)
-    raise ValueError(
-        f"{source}={value!r} is not a policy: use 'first', 'always', 'never' "
-        "or a whole number N >= 1 (check every N-th call)"
-    )
-
-
-def _policy_text(code: int) -> Policy:
-    return {_NEVER: "never", _ALWAYS: "always", _FIRST: "first"}.get(code, code)
-
-
-def _read_env() -> int | None:
-    text = os.environ.get(_ENV_VAR, "").strip()
-    if not text:
-        return None
-    return _parse_policy(text, source=_ENV_VAR)
-
-
-_env_override: int | None = _read_env()
-_explicit_override: int | None = None
-# The override in force, read by every call: the explicit one, else the environment's.
-_OVERRIDE: int | None = _env_override
-
-
-def _set_policy_override(value: Policy | None) -> None:
-    """Override every ``@checked_backward``'s ``when`` in this process (``None``: stop).
-
-    This override wins over the ``GRADCHECK`` environment variable, which wins over each
-    decorator's own ``when``. ``"never"`` turns every decorated function into a plain call:
-    no shape check, no annotation check, no finite differences.
-
-    Raises:
-        ValueError: if ``value`` is not ``"first"``, ``"always"``, ``"never"``, an int
-            N >= 1 or ``None``.
-    """
-    global _explicit_override, _OVERRIDE
-    _explicit_override = None if value is None else _parse_policy(value, source="override")
-    _OVERRIDE = _explicit_override if _explicit_override is not None else _env_override
-
-
-def _get_policy_override() -> Policy | None:
-    """The override in force (from :func:`_set_policy_override` or ``GRADCHECK``), or None."""
-    return None if _OVERRIDE is None else _policy_text(_OVERRIDE)
-
-
-def _refresh_env_override() -> None:
-    """Read the ``GRADCHECK`` environment variable again (it is read once at import).
-
-    Raises:
-        ValueError: if the variable holds something other than ``never``, ``first``,
-            ``always`` or a whole number N >= 1.
-    """
-    global _env_override, _OVERRIDE
-    _env_override = _read_env()
-    _OVERRIDE = _explicit_override if _explicit_override is not None else _env_override
 
 
 class CheckState:
@@ -156,43 +68,12 @@ class CheckedFunction(Protocol, Generic[_P, _R]):
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
 
 
-def _is_scalar(value: object) -> bool:
-    if isinstance(value, float | int | np.floating | np.integer):
-        return True
-    return isinstance(value, np.ndarray) and value.ndim == 0
-
-
-def _unpacked_names(fn: Callable[..., Any], arg_name: str | None) -> list[str] | None:
-    """Names from ``W1, b1, W2 = parameters`` in ``fn``'s body, if it unpacks its params."""
-    if arg_name is None:
-        return None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == arg_name
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Tuple | ast.List)
-            and all(isinstance(elt, ast.Name) for elt in node.targets[0].elts)
-        ):
-            found = [cast(ast.Name, elt).id for elt in node.targets[0].elts]
-            if len(set(found)) == len(found) and "_" not in found:
-                return found
-    return None
-
-
 def _check_options_valid(check_options: dict[str, Any]) -> None:
     """Fail at decoration, not at the first check, when an option is misspelt."""
     if not check_options:
         return
-    try:
-        from gradcheck._check import check_gradients
-    except ImportError:  # the numeric core is not there: the first check will say so
-        return
+    from gradcheck._check.check import check_gradients
+
     signature = inspect.signature(check_gradients)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     # The decorator supplies these itself, from each call.
@@ -213,7 +94,7 @@ def _check_options_valid(check_options: dict[str, Any]) -> None:
 def checked_backward(
     loss: Callable[..., Any] | None = None,
     *,
-    when: Policy = "first",
+    when: str | int = "first",
     params_arg: int | str = 0,
     names: Sequence[str] | None = None,
     **check_options: Any,
@@ -309,11 +190,8 @@ def checked_backward(
             f"checked_backward(loss) needs a callable loss, got {type(loss).__name__}; "
             "use @checked_backward() when the function returns (loss, grads)"
         )
-    period = _parse_policy(when, source="when")
-    if names is not None:
-        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-            raise TypeError("names= must be a list of strings, one per parameter, in order")
-        names = list(names)
+    policy = Policy.parse(when, source="when")
+    list_names = checked_names(names)
     _check_options_valid(check_options)
 
     def decorate(fn: Callable[_P, _R], *extra: Any, **extra_kw: Any) -> CheckedFunction[_P, _R]:
@@ -325,86 +203,102 @@ def checked_backward(
                 "@checked_backward() for a function that returns (loss, grads), or "
                 "@checked_backward(loss) with a separate loss."
             )
-        return _wrap(fn, loss, period, params_arg, names, check_options)
+        params = ParamsArgument(fn, params_arg, list_names)
+        return _CheckedBackward(fn, loss, policy, params, check_options).function()
 
     return decorate
 
 
-def _resolve_params_arg(
-    fn: Callable[..., Any], params_arg: int | str
-) -> tuple[int | None, str | None]:
-    """(position, name) of the parameters argument; either may be None."""
-    try:
-        parameters = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        parameters = []
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    fn_name = getattr(fn, "__name__", "the function")
-    if isinstance(params_arg, bool) or not isinstance(params_arg, int | str):
-        raise TypeError(f"params_arg must be a position (int) or a name (str), got {params_arg!r}")
-    if isinstance(params_arg, int):
-        if params_arg < 0:
-            raise ValueError(f"params_arg={params_arg}: give a position counted from 0")
-        if params_arg < len(positional):
-            return params_arg, positional[params_arg].name
-        if parameters and not any(p.kind is p.VAR_POSITIONAL for p in parameters):
-            raise TypeError(
-                f"params_arg={params_arg}, but {fn_name}() has {len(positional)} positional "
-                f"arguments ({', '.join(p.name for p in positional)})"
-            )
-        return params_arg, None
-    names = [p.name for p in parameters]
-    if (
-        parameters
-        and params_arg not in names
-        and not any(p.kind is p.VAR_KEYWORD for p in parameters)
-    ):
-        raise TypeError(
-            f"params_arg={params_arg!r}, but {fn_name}() has no argument of that name; "
-            f"it has {', '.join(names)}"
-        )
-    for index, p in enumerate(positional):
-        if p.name == params_arg:
-            return index, params_arg
-    return None, params_arg
+def _is_scalar(value: object) -> bool:
+    if isinstance(value, float | int | np.floating | np.integer):
+        return True
+    return isinstance(value, np.ndarray) and value.ndim == 0
 
 
-def _wrap(
-    fn: Callable[_P, _R],
-    loss: Callable[..., Any] | None,
-    period: int,
-    params_arg: int | str,
-    names: list[str] | None,
-    check_options: dict[str, Any],
-) -> CheckedFunction[_P, _R]:
-    fn_name = getattr(fn, "__name__", "function")
-    position, arg_name = _resolve_params_arg(fn, params_arg)
-    # Built on the first call, so that annotations may name classes defined after fn.
-    annotation_checkers: list[_AnnotationChecker | None] = []
-    state = CheckState()
-    # Resolved on the first call: the names of a list of parameters.
-    resolved_names: list[list[str] | None] = []
-    pair = loss is None
-    pos = -1 if position is None else position
+class _CheckedBackward:
+    """One decorated backward: its settings, its :class:`CheckState`, and its checks."""
 
-    def find_params(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if 0 <= pos < len(args):
-            return args[pos]
-        if arg_name is not None and arg_name in kwargs:
-            return kwargs[arg_name]
-        raise TypeError(
-            f"{fn_name}() was called without its parameters argument "
-            f"({arg_name or f'position {pos}'}): pass it, or set params_arg= to the argument "
-            "that holds the parameters"
-        )
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        loss: Callable[..., Any] | None,
+        policy: Policy,
+        params: ParamsArgument,
+        check_options: dict[str, Any],
+    ) -> None:
+        self.fn = fn
+        self.name = getattr(fn, "__name__", "function")
+        self.returns_loss_too = loss is None
+        self.loss = fn if loss is None else loss
+        self.policy = policy
+        self.params = params
+        self.check_options = check_options
+        self.state = CheckState()
 
-    def split_result(result: Any) -> Any:
+    def function(self) -> CheckedFunction[Any, Any]:
+        """The function that replaces the decorated one: the per-call fast path.
+
+        Each call reads the override once, then either runs :meth:`checked_call` (the calls
+        the policy selects, and the first) or only compares the gradients' shapes.
+        """
+        fn, state, params, gradients = self.fn, self.state, self.params, self.gradients
+        position = params.position
+
+        @functools.wraps(fn)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            policy = override.current
+            if policy is None:
+                policy = self.policy
+            elif policy.never:
+                return fn(*args, **kwargs)
+            calls = state.calls = state.calls + 1
+            due = policy.due(calls)
+            if due or calls == 1:
+                return self.checked_call(args, kwargs, due)
+            result = fn(*args, **kwargs)
+            given = args[position] if 0 <= position < len(args) else params.find(args, kwargs)
+            grads = gradients(result)
+            if not fits(given, grads):
+                check_structure(self.name, given, grads, params.names_for(given))
+            return result
+
+        wrapper = cast(CheckedFunction[Any, Any], checked)
+        wrapper.gradcheck = state
+        return wrapper
+
+    @functools.cached_property
+    def annotations(self) -> AnnotationChecker | None:
+        """Built on the first call, so that annotations may name classes defined after fn."""
+        return annotation_checker(self.fn)
+
+    def checked_call(self, args: tuple[Any, ...], kwargs: dict[str, Any], due: bool) -> Any:
+        """A call with the shape and annotation checks, and the finite differences if due."""
+        __tracebackhide__ = True
+        params = self.params.find_container(args, kwargs)
+        labels = self.params.names_for(params)
+        check_shapes = functools.partial(self.check_shapes, params, labels)
+        annotations = self.annotations
+        if annotations is None:
+            result = self.fn(*args, **kwargs)
+            check_shapes(result)
+        else:  # the gradients' shapes are checked before the return annotation
+            result = annotations.call(args, kwargs, check_shapes)
+        if due:
+            self.run_check(args, kwargs, params, self.gradients(result), labels)
+        return result
+
+    def check_shapes(self, params: Any, labels: list[str] | None, result: Any) -> None:
+        __tracebackhide__ = True
+        check_structure(self.name, params, self.gradients(result), labels)
+
+    def gradients(self, result: Any) -> Any:
         """The gradients in the function's result."""
-        if pair:
+        if self.returns_loss_too:
             if type(result) is tuple and len(result) == 2:
                 return result[1]
             raise TypeError(
-                f"{fn_name}() returned a {type(result).__name__}, but @checked_backward() "
+                f"{self.name}() returned a {type(result).__name__}, but @checked_backward() "
                 "without a loss expects (loss, grads): return both, or pass the loss, "
                 "@checked_backward(loss)"
             )
@@ -412,127 +306,36 @@ def _wrap(
             return result[1]
         return result
 
-    def list_names(params: Any) -> list[str] | None:
-        if isinstance(params, Mapping):
-            return None
-        if not resolved_names:
-            chosen = names
-            if chosen is None:
-                inferred = _unpacked_names(fn, arg_name)
-                if inferred is not None and len(inferred) == len(params):
-                    chosen = inferred
-            if chosen is None:
-                base = arg_name or "params"
-                chosen = [f"{base}[{i}]" for i in range(len(params))]
-            resolved_names.append(chosen)
-        found = resolved_names[0]
-        if found is not None and len(found) != len(params):
-            raise TypeError(
-                f"names= has {len(found)} names but {fn_name}() got {len(params)} parameters: "
-                "give one name per parameter, in order"
-            )
-        return found
-
-    def checked_call(args: tuple[Any, ...], kwargs: dict[str, Any], due: bool) -> Any:
-        __tracebackhide__ = True
-        params = find_params(args, kwargs)
-        if not isinstance(params, Mapping) and (
-            not isinstance(params, Sequence) or isinstance(params, str)
-        ):
-            raise TypeError(
-                f"{fn_name}()'s parameters ({arg_name or f'argument {pos}'}) are a "
-                f"{type(params).__name__}: they must be a dict name -> array or a list of "
-                "arrays (set params_arg= if they are another argument)"
-            )
-        labels = list_names(params)
-
-        def check_shapes(result: Any) -> None:
-            __tracebackhide__ = True
-            _check_structure(fn_name, params, split_result(result), labels)
-
-        if not annotation_checkers:
-            annotation_checkers.append(_annotation_checker(fn))
-        annotations = annotation_checkers[0]
-        if annotations is None:
-            result = fn(*args, **kwargs)
-            check_shapes(result)
-        else:  # the gradients' shapes are checked before the return annotation
-            result = annotations.call(args, kwargs, check_shapes)
-        grads = split_result(result)
-        if due:
-            run_check(args, kwargs, params, grads, labels)
-        return result
-
     def run_check(
+        self,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         params: Any,
         grads: Any,
         labels: list[str] | None,
     ) -> None:
+        """Compare the gradients with finite differences of the loss; raise if they differ."""
         __tracebackhide__ = True
-        from gradcheck._check import check_gradients
-
-        if labels is None:
-            named_params = dict(params)
-            named_grads = dict(grads)
-        else:
-            named_params = dict(zip(labels, params, strict=True))
-            named_grads = dict(zip(labels, grads, strict=True))
-        container = type(params)
+        from gradcheck._check.check import check_gradients
 
         def loss_of(perturbed: dict[str, Any]) -> Any:
-            if labels is None:
-                new_params: Any = perturbed
-            else:
-                items = [perturbed[label] for label in labels]
-                new_params = items if container is list else container(items)
-            new_args = list(args)
-            new_kwargs = dict(kwargs)
-            if 0 <= pos < len(args):
-                new_args[pos] = new_params
-            else:
-                new_kwargs[cast(str, arg_name)] = new_params
-            out = (fn if loss is None else loss)(*new_args, **new_kwargs)
-            if type(out) is tuple:
-                return out[0]
-            return out
+            new_args, new_kwargs = self.params.replaced(args, kwargs, perturbed, labels)
+            out = self.loss(*new_args, **new_kwargs)
+            return out[0] if type(out) is tuple else out
 
-        report = check_gradients(loss_of, named_grads, named_params, **check_options)
-        state.checks += 1
-        state.last_report = report
+        named_grads, named_params = by_name(grads, labels), by_name(params, labels)
+        report = check_gradients(loss_of, named_grads, named_params, **self.check_options)
+        self.state.checks += 1
+        self.state.last_report = report
         if not report.passed:
-            error = GradientMismatch(report)
-            error.add_note(
-                f"Checked by @checked_backward on call {state.calls} of {fn_name}() "
-                f"(when={_policy_text(_OVERRIDE if _OVERRIDE is not None else period)!r}); "
-                f"the report is also {fn_name}.gradcheck.last_report."
-            )
-            raise error
+            raise self.mismatch(report)
 
-    @functools.wraps(fn)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        __tracebackhide__ = True
-        override = _OVERRIDE
-        if override == _NEVER:
-            return fn(*args, **kwargs)
-        calls = state.calls = state.calls + 1
-        code = period if override is None else override
-        if code == _ALWAYS:
-            due = True
-        elif code == _FIRST:
-            due = calls == 1
-        else:
-            due = code > 1 and (calls - 1) % code == 0
-        if due or calls == 1:
-            return cast(_R, checked_call(args, kwargs, due))
-        result = fn(*args, **kwargs)
-        params = args[pos] if 0 <= pos < len(args) else find_params(args, kwargs)
-        grads = split_result(result)
-        if not _fits(params, grads):
-            _check_structure(fn_name, params, grads, list_names(params))
-        return result
-
-    checked = cast(CheckedFunction[_P, _R], wrapper)
-    checked.gradcheck = state
-    return checked
+    def mismatch(self, report: GradientReport) -> GradientMismatch:
+        """The error for a failed check, with a note that says which call it was."""
+        when = (override.current or self.policy).text
+        error = GradientMismatch(report)
+        error.add_note(
+            f"Checked by @checked_backward on call {self.state.calls} of {self.name}() "
+            f"(when={when!r}); the report is also {self.name}.gradcheck.last_report."
+        )
+        return error

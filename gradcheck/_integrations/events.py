@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from gradcheck._report import GradientReport
+if TYPE_CHECKING:
+    from gradcheck._check.report import GradientReport
 
-Listener = Callable[[GradientReport], None]
+Listener = Callable[["GradientReport"], None]
 
 _listeners: list[Listener] = []
 

@@ -16,10 +16,9 @@ What it adds to a pytest run:
   as a section of the failure.
 * A line in the terminal summary: how many gradient checks ran and how many failed.
 
-This module itself imports only pytest and the standard library, and reaches gradcheck's
-modules (NumPy, jaxtyping) only when ``--gradcheck`` is given or once the tests have
-imported them. (Loading it as ``gradcheck._pytest_plugin`` still runs the package's
-``__init__``, which imports the core eagerly.)
+This module imports only pytest and the standard library. At run time it loads
+gradcheck's ``events`` and ``policy`` modules, which import nothing more; NumPy and the
+core are loaded only by the tests that use them.
 """
 
 from __future__ import annotations
@@ -36,24 +35,32 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from gradcheck._report import GradientReport
+    from gradcheck._check.report import GradientReport
+    from gradcheck._integrations.policy import Policy
 
 __all__: list[str] = []
 
-_POLICIES = ("never", "first", "always")
-_ENV_VAR = "GRADCHECK"
+_ENV_VAR = "GRADCHECK"  # policy.ENV_VAR, which this module does not import at load
 _INI = "gradcheck"
 
 
 def _policy(text: str) -> str:
-    """argparse ``type=`` for ``--gradcheck``: a policy name or a whole number N >= 1."""
-    value = text.strip().lower()
-    if value in _POLICIES or (value.isdigit() and int(value) >= 1):
-        return value
-    raise argparse.ArgumentTypeError(
-        f"{text!r} is not a gradcheck policy: use never, first, always or a whole number "
-        "N >= 1 (check every N-th call)"
-    )
+    """argparse ``type=`` for ``--gradcheck``: a policy name or a whole number N >= 1.
+
+    Returns the text as the summary line shows it, which ``override.set`` parses again.
+    """
+    try:
+        from gradcheck._integrations.policy import Policy
+    except ValueError as error:  # GRADCHECK is wrong, not the option: say so
+        raise pytest.UsageError(str(error)) from None
+    try:
+        Policy.parse(text, source="--gradcheck")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a gradcheck policy: use never, first, always or a whole number "
+            "N >= 1 (check every N-th call)"
+        ) from None
+    return text.strip().lower()
 
 
 @dataclass
@@ -63,7 +70,7 @@ class _State:
     policy: str | None = None
     policy_source: str = ""
     #: The explicit override in force before this run set one (restored at the end).
-    previous_override: str | int | None = None
+    previous_override: Policy | None = None
     checks: int = 0
     failed: int = 0
     #: Failed checks in the current test phase (setup, call or teardown), and the last one.
@@ -82,11 +89,10 @@ class _State:
         """Listen to gradcheck's checks (idempotent)."""
         if self.unsubscribe is not None:
             return
-        # gradcheck._events imports no NumPy (only the pure-Python report types), so it is
-        # loaded here at no cost, and `import gradcheck` itself loads nothing until used.
-        from gradcheck import _events
+        # events imports nothing, and `import gradcheck` loads nothing until used: no cost.
+        from gradcheck._integrations import events
 
-        self.unsubscribe = _events.subscribe(self.on_check)
+        self.unsubscribe = events.subscribe(self.on_check)
 
     def start_phase(self) -> None:
         self.subscribe_if_imported()
@@ -138,11 +144,10 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"ini option {_INI} = {ini!r}: {error}") from None
         state.policy_source = f"ini option {_INI}"
     if state.policy is not None:
-        from gradcheck import _decorator
+        from gradcheck._integrations.policy import override
 
-        previous = _decorator._explicit_override
-        state.previous_override = None if previous is None else _decorator._policy_text(previous)
-        _decorator._set_policy_override(state.policy)
+        state.previous_override = override.explicit
+        override.set(state.policy)
     state.subscribe_if_imported()
 
 
@@ -155,9 +160,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state.unsubscribe()
         state.unsubscribe = None
     if state.policy is not None:
-        from gradcheck import _decorator
+        from gradcheck._integrations.policy import override
 
-        _decorator._set_policy_override(state.previous_override)
+        override.set(state.previous_override)
     del config.stash[_STATE]
 
 

@@ -1,16 +1,10 @@
-"""Estimate the rounding noise of a loss: how much it wobbles where it should be smooth.
+"""Estimate the loss's rounding noise σ: how much it wobbles where it should be smooth.
 
-A finite difference divides a difference of two loss values by the step ``h``, so the loss's
-own rounding noise ``σ`` becomes an error of about ``σ / h`` in the derivative. Knowing ``σ``
-sets both the step (large enough that noise is small) and the tolerance (no smaller than
-the noise allows).
-
-The method is Moré & Wild's difference table (ECnoise, "Estimating computational noise",
-SIAM J. Sci. Comput. 33(3), 2011): evaluate the loss at ``m + 1`` equally spaced points on a
-short line. A smooth function's ``k``-th differences shrink like ``δᵏ``; noise's do not: for
-independent noise of standard deviation ``σ`` the ``k``-th difference has variance
-``σ² · C(2k, k)``. So ``σ_k = sqrt(γ_k · mean((Δᵏf)²))`` with ``γ_k = (k!)² / (2k)!`` estimates
-``σ`` once ``k`` is large enough that the smooth part has vanished.
+σ sets both the step (large enough that noise is small) and the tolerance. The method is
+Moré & Wild's difference table (ECnoise, SIAM J. Sci. Comput. 33(3), 2011): on a short line
+a smooth function's k-th differences shrink like δᵏ while noise's do not, so
+``σ_k = sqrt(γ_k · mean((Δᵏf)²))`` with ``γ_k = (k!)² / (2k)!`` measures σ. Derived, with the
+staircase and flat-loss cases, in docs/how-it-decides.md, "Rounding noise".
 """
 
 from __future__ import annotations
@@ -18,14 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from gradcheck._evaluate import Evaluator
-from gradcheck._params import entry_scales, param_scale
+from gradcheck._numerics.loss import LossAt
+from gradcheck._numerics.scales import entry_scales, param_scale
 
-#: Points on the line (Moré & Wild use m = 6..8; 8 gives differences up to order 6 with at
-#: least 3 values each).
+#: Points on the line: differences up to order 6 with at least 3 values each (Moré & Wild).
 NOISE_POINTS = 9
 #: How many times the noise line may be lengthened when rounding hides every change on it.
 NOISE_LINE_ATTEMPTS = 3
@@ -34,11 +28,15 @@ FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 @dataclass(frozen=True)
 class NoiseEstimate:
+    """The loss's noise, and what went wrong on the way, if anything."""
+
     sigma: float  # standard deviation of the loss's rounding noise (absolute)
-    by_order: tuple[float, ...]  # σ_k for k = 1, 2, ...
+    #: ``"nonfinite"``: the loss was not finite on the line (σ set to one ulp);
+    #: ``"flat"``: it never moved, even on a line 10⁴ times longer (σ of a loss of order 1).
+    flaw: Literal["nonfinite", "flat"] | None = None
 
 
-def noise_from_line(values: Sequence[float]) -> NoiseEstimate:
+def noise_from_line(values: Sequence[float]) -> float:
     """Estimate noise from loss values at equally spaced points on a line.
 
     The line must be short enough that the loss is smooth on it: then orders ``k >= 2``
@@ -52,8 +50,7 @@ def noise_from_line(values: Sequence[float]) -> NoiseEstimate:
         table = np.diff(table)
         gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
         by_order.append(math.sqrt(gamma * float(np.mean(table**2))))
-    sigma = max(by_order[1:]) if len(by_order) > 1 else by_order[0]
-    return NoiseEstimate(sigma=sigma, by_order=tuple(by_order))
+    return max(by_order[1:]) if len(by_order) > 1 else by_order[0]
 
 
 #: The standard deviation of ``(f₂[-1] − f₂[0])/(8e) − (f₁[-1] − f₁[0])/8`` for independent
@@ -77,7 +74,7 @@ def rounding_floor(values: Sequence[float], eps: float) -> float:
     return 0.5 * eps * max(abs(v) for v in values)
 
 
-def _require_deterministic(evaluator: Evaluator, f0: float) -> None:
+def _require_deterministic(loss_at: LossAt, f0: float) -> None:
     """Call the loss at the parameters a second time: it must return ``f0`` again.
 
     Only a noisy line needs this. Randomness in the loss (dropout, sampling) is noise on
@@ -87,7 +84,7 @@ def _require_deterministic(evaluator: Evaluator, f0: float) -> None:
     digits (dropout's is of order 1). Below that a second call is not made: on a smooth
     loss it would cost a call on every check for nothing.
     """
-    again = evaluator()[0]
+    again = loss_at({})[0]
     if again != f0 and not (math.isnan(again) and math.isnan(f0)):
         raise ValueError(
             f"the loss is not deterministic: two calls at the same parameters returned "
@@ -96,86 +93,84 @@ def _require_deterministic(evaluator: Evaluator, f0: float) -> None:
         )
 
 
+class _NoiseLine:
+    """A line through all parameters at once, each entry moved by a random sign times its
+    scale per unit of step, centred on ``x`` (whose loss ``f0`` is known)."""
+
+    def __init__(
+        self, loss_at: LossAt, f0: float, rng: np.random.Generator, global_scale: float
+    ) -> None:
+        self.loss_at = loss_at
+        self.f0 = f0
+        self.directions = {
+            i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
+            * entry_scales(s, param_scale(s, global_scale))
+            for i, s in enumerate(loss_at.snapshots)
+        }
+        self.bases = [s.astype(np.float64) for s in loss_at.snapshots]
+
+    def values(self, step: float, points: Sequence[int] = range(NOISE_POINTS)) -> list[float]:
+        """The loss at ``points`` (0 .. NOISE_POINTS - 1) of the line with this step."""
+        centre = NOISE_POINTS // 2
+        values: list[float] = []
+        for j in points:
+            if j == centre:
+                values.append(self.f0)  # the parameters themselves: the loss there is known
+                continue
+            offset = (j - centre) * step
+            replaced = {
+                i: (base + offset * self.directions[i]).astype(self.loss_at.snapshots[i].dtype)
+                for i, base in enumerate(self.bases)
+            }
+            values.append(self.loss_at(replaced)[0])
+        return values
+
+
 def estimate_noise(
-    evaluator: Evaluator,
+    loss_at: LossAt,
     f0: float,
     rng: np.random.Generator,
     global_scale: float,
     param_eps: float,
     loss_eps: float,
-    notes: list[str],
-) -> float:
-    """The loss's rounding noise σ, from difference tables on a short line (ECnoise).
+) -> NoiseEstimate:
+    """The loss's rounding noise σ, from a difference table on a short line (ECnoise).
 
-    The line runs through all parameters at once, ``δ = ε^(3/4)`` of each entry's scale:
-    tens of ulps in float32, far below any curvature scale, so differences of order ≥ 2
-    see only rounding. Its centre is ``x`` itself, whose loss ``f0`` is known. A line
-    noisier than ``√ε`` of the loss is followed by a second call at ``x``: a loss with
-    randomness in it (dropout) is rejected with a clear error. If rounding hides every
-    change on the line (a loss computed in float32 but returned as a Python float moves
-    by less than one float32 ulp), the line is too short to see the noise, and is tried
-    again 100× longer (Moré & Wild's remedy), twice.
+    The line's step is ``ε^(3/4)`` of each entry's scale: tens of ulps in float32, far below
+    any curvature scale, so differences of order ≥ 2 see only rounding. A line noisier than
+    ``√ε`` of the loss is followed by a second call at ``x`` (a loss with randomness in it is
+    refused). If rounding hides every change on the line, it is tried 100× longer, twice
+    (Moré & Wild's remedy).
     """
-    directions = {
-        i: rng.choice(np.array([-1.0, 1.0]), size=s.shape)
-        * entry_scales(s, param_scale(s, global_scale))
-        for i, s in enumerate(evaluator.snapshots)
-    }
-    bases = [s.astype(np.float64) for s in evaluator.snapshots]
-
-    centre = NOISE_POINTS // 2
-
-    def line_through(step: float, points: Sequence[int] = range(NOISE_POINTS)) -> list[float]:
-        values: list[float] = []
-        for j in points:
-            if j == centre:
-                values.append(f0)  # the parameters themselves: the loss there is known
-                continue
-            offset = (j - centre) * step
-            replaced = {
-                i: (base + offset * directions[i]).astype(evaluator.snapshots[i].dtype)
-                for i, base in enumerate(bases)
-            }
-            values.append(evaluator(replaced)[0])
-        return values
-
+    line = _NoiseLine(loss_at, f0, rng, global_scale)
     floor = rounding_floor([f0], loss_eps)
     line_step = param_eps**0.75
     for _ in range(NOISE_LINE_ATTEMPTS):
-        line = line_through(line_step)
-        if not all(math.isfinite(v) for v in line):
-            notes.append("the loss was not finite on the noise-estimation line; noise set to 1 ulp")
-            return max(floor, loss_eps * abs(f0))
-        if len(set(line)) > NOISE_POINTS // 2:
-            eps = loss_eps
-            if loss_eps < FLOAT32_EPS and all(float(np.float32(v)) == v for v in [f0, *line]):
-                # Every value is a float32: the loss was computed in float32 and returned
-                # as a Python float (a float64 loss lands on float32 values by chance
-                # about once in 2²⁹ per value). Its rounding is float32's, even where its
-                # rounded values happen to step so regularly that the table sees none.
-                eps = FLOAT32_EPS
-                floor = rounding_floor([f0], eps)
-            sigma = noise_from_line(line).sigma
-            if sigma <= floor:
-                # The table saw nothing beyond the loss's last bit. Either the loss is that
-                # exact, or it is a staircase climbed a whole number of steps per point: a
-                # loss resolved more coarsely than its own ulp (a softmax loss of 1e-7 is
-                # log(1 + δ), resolved at an ulp of 1) looks perfectly smooth on such a
-                # line. The same line e times as long must then show the same slope (two
-                # more loss calls, at its ends); a staircase shows another whole number of
-                # steps per point instead.
-                ends = line_through(line_step * math.e, (0, NOISE_POINTS - 1))
-                sigma = max(sigma, slope_noise(line, ends))
-            if sigma > math.sqrt(eps) * abs(f0):
-                _require_deterministic(evaluator, f0)
-            return max(sigma, floor)
+        values = line.values(line_step)
+        if not all(math.isfinite(v) for v in values):
+            return NoiseEstimate(max(floor, loss_eps * abs(f0)), "nonfinite")
+        if len(set(values)) > NOISE_POINTS // 2:
+            return NoiseEstimate(_sigma(line, values, line_step, loss_eps))
         line_step *= 100
-    # The loss did not move at all, even on a line 10⁴ times longer: it is flat to within
-    # a resolution we cannot see (a saturated softmax computes log-sum-exp at the scale of
-    # its scores, so changes far below ε·|scores| vanish). Assume a loss of order one.
-    notes.append(
-        "the loss did not change at all when every parameter was nudged (saturated outputs, "
-        "or a loss that ignores its parameters?): its resolution was taken as that of a "
-        f"loss of order one, ε·max(|loss|, 1) = {loss_eps * max(abs(f0), 1.0):.1e}"
-    )
-    return max(floor, loss_eps * max(abs(f0), 1.0))
+    # Flat even on a line 10⁴ times longer (a saturated softmax): a loss of order one.
+    return NoiseEstimate(max(floor, loss_eps * max(abs(f0), 1.0)), "flat")
+
+
+def _sigma(line: _NoiseLine, values: list[float], line_step: float, loss_eps: float) -> float:
+    """σ from a line on which the loss moved."""
+    f0 = line.f0
+    eps = loss_eps
+    if loss_eps < FLOAT32_EPS and all(float(np.float32(v)) == v for v in [f0, *values]):
+        # Every value is a float32: a loss computed in float32, returned as a Python float
+        # (a float64 loss lands on float32 values by chance about once in 2²⁹ per value).
+        eps = FLOAT32_EPS
+    floor = rounding_floor([f0], eps)
+    sigma = noise_from_line(values)
+    if sigma <= floor:
+        # Nothing beyond the last bit: an exact loss, or a staircase climbed a whole number
+        # of steps per point. The same line e times as long must show the same slope.
+        ends = line.values(line_step * math.e, (0, NOISE_POINTS - 1))
+        sigma = max(sigma, slope_noise(values, ends))
+    if sigma > math.sqrt(eps) * abs(f0):
+        _require_deterministic(line.loss_at, f0)
+    return max(sigma, floor)

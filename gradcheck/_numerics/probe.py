@@ -1,99 +1,118 @@
-"""Probe one line through a parameter: pick the step, evaluate, retry, settle a verdict.
+"""Probe one line through the parameters: evaluate the loss along it, retry, settle a verdict.
 
-A probe is an entry or a random direction of one parameter. It starts at the smallest
-step that keeps the noise allowance at RESOLUTION of the gradient (the cube-root step at
-most), looks first at f(±h) alone, and otherwise judges five loss values with
-:func:`gradcheck._stencil.judge`. Failing or imprecise attempts are retried by the rules of
-:func:`_next_step`, and :func:`_settle` turns the attempts into one verdict, or none
-(inconclusive: the line is too rough at every step the noise allows).
+A :class:`Line` is one entry of a parameter moved by its scale, or a whole direction. A
+:class:`Prober` looks first at ``f(x ± h·d)`` alone (:func:`~.stencil.judge_central`),
+otherwise at five points (:func:`~.stencil.judge`), at the steps :mod:`.steps` picks, and
+returns what it saw as a :class:`Probe`. Each probe judges every *reading* of the user's
+gradient at once (as given, transposed, ...) from the same loss values.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._diagnose import Probe
-from gradcheck._evaluate import LossResult
-from gradcheck._stencil import (
-    _CENTRAL_H,
-    _RICHARDSON,
+from gradcheck._numerics.loss import LossAt
+from gradcheck._numerics.stencil import (
+    CENTRAL_H,
     GRADIENT_ULPS,
     OFFSETS,
+    RICHARDSON,
+    Allowance,
     Verdict,
     judge,
     judge_central,
     noise_tolerance,
 )
-
-#: The relative resolution a probe's step aims for: the noise allowance is kept at this
-#: fraction of the gradient's own size along the probe (Σ|gᵢ·dᵢ|). Smaller steps cross
-#: fewer kinks and truncate less; this is as small as the step goes while a wrong gradient
-#: still stands out by a factor of a million from the noise.
-RESOLUTION = 1e-6
-#: The smallest step tried, as a fraction of the cube-root step (a floor for probes whose
-#: gradient is tiny or zero, where the resolution rule would ask for no step at all).
-MIN_STEP_FRACTION = 1 / 1024
-#: A failing probe is tried again, at most MAX_RETRIES times: with the step divided by this
-#: while the smaller step's noise would still let the discrepancy show (kinks crossed and
-#: truncation shrink with the step; a wrong gradient does not), else once with the step
-#: multiplied by it (less noise: a stable numeric value confirms the failure, a moving one
-#: makes the probe inconclusive).
-STEP_SHRINK = 8.0
-MAX_RETRIES = 2
-#: Further retries, each 8× smaller, for a line that still shows a kink and whose
-#: discrepancy a smaller step could still resolve (8⁵ ≈ 3·10⁴ below the usual smallest).
-KINK_RETRIES = 5
-#: A passing attempt whose range plus tolerance exceeds this fraction of the derivative
-#: says little (a bug of that size would pass): the step grows while noise dominates. 10%
-#: leaves detection of a 10% slip in one entry to a second attempt, and keeps float32
-#: probes through ReLU layers (1% precision at the cube-root step) at one attempt.
-PRECISION = 0.1
-#: On a smooth line (no kink seen, the five estimates within noise) only discrepancies
-#: below this fraction of the derivative are retried: truncation and kinks the estimates
-#: do not show shift it by a few per cent at most (measured: 2% for float32 ReLU nets after
-#: training); a sign flip or a missing 1/N is decided at once.
-RETRY_BELOW = 0.1
-
-
-@dataclass(frozen=True)
-class Line:
-    """One probe's line through parameter ``index``: ``x + t·d``, with ``d`` one entry
-    scaled by ``scale`` or a whole ``direction``, and the candidate gradients it judges."""
-
-    index: int
-    candidates: Mapping[str, NDArray[np.float64]]
-    slack: Mapping[str, float]  # allowed rounding of each candidate's derivative
-    entry: tuple[int, ...] | None
-    direction: NDArray[np.float64] | None
-    scale: float
-
-    @property
-    def primary(self) -> str:
-        """The candidate the verdict is about: the gradient as given, when its shape fits."""
-        return "given" if "given" in self.candidates else next(iter(self.candidates))
-
+from gradcheck._numerics.steps import (
+    KINK_RETRIES,
+    MAX_RETRIES,
+    MIN_STEP_FRACTION,
+    RESOLUTION,
+    next_step,
+    precise,
+    relative_width,
+    settle,
+)
 
 #: The stencil's points in the order they are evaluated: ±h first (the quick look), ±2h.
 _EVALUATION_ORDER = (1, 3, 0, 4)
 
 
-class LossAt(Protocol):
-    """What a probe evaluates: the loss with some parameters replaced (an
-    :class:`~gradcheck._evaluate.Evaluator`, or a joint view of pieces of several
-    parameters, :class:`~gradcheck._joint.Pieces`)."""
+@dataclass(frozen=True)
+class Line:
+    """A line ``x + t·d`` through parameter ``param``: ``d`` is one ``entry`` moved by
+    ``scale``, or a whole ``direction`` (then ``entry`` is ``None`` and ``scale`` 1)."""
+
+    param: int
+    entry: tuple[int, ...] | None = None
+    direction: NDArray[np.float64] | None = None
+    scale: float = 1.0
+
+    @classmethod
+    def through_entry(cls, param: int, entry: tuple[int, ...], scale: float) -> Line:
+        return cls(param, entry=entry, scale=scale)
+
+    @classmethod
+    def along(cls, param: int, direction: NDArray[np.float64]) -> Line:
+        return cls(param, direction=direction)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one probe saw, for each reading of the user's gradient."""
+
+    entry: tuple[int, ...] | None  # the entry probed, or None for a direction
+    scale: float  # the entry's step scale (to report per-entry derivatives)
+    verdicts: dict[str, Verdict]  # reading ("given", "transposed", ...) -> verdict
+    loss_moved: bool  # whether any of the loss values differed from f(x)
+    #: The line is rough (kinks, or estimates spread wider than noise) and the discrepancy
+    #: is below what a smaller step's noise could resolve: no verdict either way.
+    inconclusive: bool = False
+    #: The settled verdict's width relative to the gradient's size (see steps.PRECISION).
+    uncertainty: float = 0.0
+    #: ``⟨x, d⟩``: the parameter's own value along the probe, from the same displacements
+    #: and formula as ``analytic``; a gradient ``g + c·x`` would read ``analytic + c·x_dot_d``.
+    x_dot_d: float = 0.0
+    #: Attempts at which the gradient failed before the verdict settled.
+    failed_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """What every probe of one check shares: the loss at ``x``, its noise ``σ``, the
+    cube-root relative step and the precision the loss is computed in."""
+
+    f0: float
+    sigma: float
+    rel_step: float
+    eps: float
+
+    def first_step(self, magnitude: float) -> float:
+        """The step whose noise allowance is RESOLUTION of ``magnitude`` (``Σ|gᵢ·dᵢ|``
+        along the probe), within [MIN_STEP_FRACTION, 1] of the cube-root step; the
+        cube-root step where the gradient is zero (or underflows)."""
+        resolution = RESOLUTION * magnitude
+        wanted = noise_tolerance(self.sigma, 1.0) / resolution if resolution > 0 else self.rel_step
+        return min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
+
+
+@dataclass(frozen=True)
+class _Readings:
+    """The readings a probe judges, what each verdict allows for (the rounding of each
+    reading's derivative differs), and the primary one (the gradient as given, when its
+    shape fits)."""
+
+    grads: Mapping[str, NDArray[np.float64]]
+    allow: Mapping[str, Allowance]
 
     @property
-    def snapshots(self) -> Sequence[NDArray[Any]]: ...
-
-    def name(self, index: int) -> str: ...
-
-    def __call__(self, replaced: Mapping[int, NDArray[Any]]) -> LossResult: ...
+    def primary(self) -> str:
+        return "given" if "given" in self.grads else next(iter(self.grads))
 
 
 class NonFiniteLossError(Exception):
@@ -101,64 +120,36 @@ class NonFiniteLossError(Exception):
 
 
 class Prober:
-    """Runs probes against one evaluator, at the noise and step the check settled on."""
+    """Runs probes against one loss, with the settings the check settled on."""
 
-    def __init__(
-        self,
-        evaluator: LossAt,
-        f0: float,
-        sigma: float,
-        rel_step: float,
-        eps: float,
-    ) -> None:
-        self.evaluator = evaluator
-        self.f0 = f0
-        self.sigma = sigma
-        self.rel_step = rel_step
-        self.eps = eps
-
-    def first_step(self, magnitude: float) -> float:
-        """A probe's first step: the one whose noise allowance is RESOLUTION of
-        ``magnitude`` (``Σ|gᵢ·dᵢ|`` along the probe), at most the cube-root step and at
-        least MIN_STEP_FRACTION of it. A gradient of 1e-310 (a softmax saturated beyond
-        float64's range) makes the resolution underflow to 0: then, as for a zero
-        gradient, the usual step."""
-        resolution = RESOLUTION * magnitude
-        wanted = noise_tolerance(self.sigma, 1.0) / resolution if resolution > 0 else self.rel_step
-        return min(max(wanted, self.rel_step * MIN_STEP_FRACTION), self.rel_step)
+    def __init__(self, loss_at: LossAt, settings: ProbeSettings) -> None:
+        self.loss_at = loss_at
+        self.settings = settings
 
     def probe(
-        self,
-        index: int,
-        candidates: Mapping[str, NDArray[np.float64]],
-        grad_eps: float,
-        entry: tuple[int, ...] | None,
-        direction: NDArray[np.float64] | None,
-        scale: float,
+        self, line: Line, readings: Mapping[str, NDArray[np.float64]], grad_eps: float
     ) -> list[Probe]:
-        """Probe one entry or direction; split a random direction that fails at a kink.
+        """Probe one line; split a direction that fails at a kink into its halves.
 
         Many units can sit exactly on a kink at ``x`` (zero biases and an input at the
-        origin put every hidden unit at ReLU(0)). A random direction crosses half of those
-        kinks one way and half the other, and then the line's one-sided derivatives no
-        longer bound the valid values. Its positive half and its negative half each cross
-        all of them the same way, so each is judged on its own.
+        origin). A random direction crosses half of those kinks one way and half the
+        other, so its one-sided derivatives no longer bound the valid values; its positive
+        and negative halves each cross all of them the same way.
         """
-        if entry is not None:
-            size = {n: abs(float(g[entry])) * scale for n, g in candidates.items()}
+        if line.entry is not None:
+            size = {n: abs(float(g[line.entry])) * line.scale for n, g in readings.items()}
+            # The gradient's size for judging precision: the parameter's, not one entry's.
+            reference = max(float(np.abs(g).max()) for g in readings.values()) * line.scale
         else:
-            assert direction is not None
-            size = {n: float(np.sum(np.abs(g * direction))) for n, g in candidates.items()}
-        slack = {n: GRADIENT_ULPS * grad_eps * m for n, m in size.items()}
-        # The gradient's size along this kind of probe, for judging precision: a bug is
-        # "10% of the gradient" in the parameter's terms, not in one small entry's.
-        reference = (
-            max(float(np.abs(g).max()) for g in candidates.values()) * scale
-            if entry is not None
-            else max(size.values())
-        )
-        line = Line(index, candidates, slack, entry, direction, scale)
-        found = self._line(line, max(size.values()), reference)
+            assert line.direction is not None
+            size = {n: float(np.sum(np.abs(g * line.direction))) for n, g in readings.items()}
+            reference = max(size.values())
+        s = self.settings
+        allow = {
+            n: Allowance(s.sigma, GRADIENT_ULPS * grad_eps * m, s.eps) for n, m in size.items()
+        }
+        found = self._attempts(line, _Readings(readings, allow), max(size.values()), reference)
+        direction = line.direction
         verdicts = found.verdicts.values()
         if (
             direction is None
@@ -171,262 +162,119 @@ class Prober:
         return [
             probe
             for half in halves
-            for probe in self.probe(index, candidates, grad_eps, None, half, scale)
+            for probe in self.probe(Line(line.param, None, half, line.scale), readings, grad_eps)
         ]
 
-    def _line(
-        self,
-        line: Line,
-        magnitude: float,
-        reference: float,
+    def _attempts(
+        self, line: Line, readings: _Readings, magnitude: float, reference: float
     ) -> Probe:
-        """Run one probe (an entry, or a direction), retrying with smaller steps if needed.
+        """Attempts at the steps :func:`~.steps.next_step` picks, settled into one probe.
 
-        ``magnitude`` is ``Σ|gᵢ·dᵢ|``, the size of the user's gradient along the probe.
+        ``magnitude`` is ``Σ|gᵢ·dᵢ|``, the size of the user's gradient along the line.
         """
-        candidates = line.candidates
-        primary = line.primary
-        step = self.first_step(magnitude)
+        primary = readings.primary
+        step = self.settings.first_step(magnitude)
         attempts: list[dict[str, Verdict]] = []
-        # The loss is deterministic, so a step tried before (a step back down after a
-        # step up) gives the same verdicts: reuse them instead of calling the loss again.
+        # The loss is deterministic: a step tried before gives the same verdicts.
         tried: dict[float, tuple[dict[str, Verdict], bool, float]] = {}
         moved = False
         for _ in range(MAX_RETRIES + KINK_RETRIES + 1):
             if step not in tried:
-                tried[step] = self._stencil(line, step, quick=not attempts, reference=reference)
+                tried[step] = self._at_step(line, readings, step, not attempts, reference)
             verdicts, changed, _ = tried[step]
             attempts.append(verdicts)
             moved = moved or changed
-            if any(v.passed and _precise(v, reference) for v in verdicts.values()):
+            if any(v.passed and precise(v, reference) for v in verdicts.values()):
                 break
-            next_step = _next_step(
-                verdicts[primary], [a[primary] for a in attempts], self.sigma, reference
+            following = next_step(
+                verdicts[primary], [a[primary] for a in attempts], self.settings.sigma, reference
             )
-            if next_step is None:
+            if following is None:
                 break
-            step = next_step
-        settled = {name: _settle([a[name] for a in attempts], reference) for name in candidates}
+            step = following
+        settled = {name: settle([a[name] for a in attempts], reference) for name in readings.grads}
         final = settled[primary][0]
         return Probe(
-            index=line.entry,
+            entry=line.entry,
             scale=line.scale,
             verdicts={name: verdict for name, (verdict, _) in settled.items()},
             loss_moved=moved,
             inconclusive=settled[primary][1],
-            uncertainty=_relative_width(final, reference),
-            along=tried[final.step][2],
+            uncertainty=relative_width(final, reference),
+            x_dot_d=tried[final.step][2],
             failed_attempts=sum(not a[primary].passed for a in attempts),
         )
 
-    def _stencil(
-        self, line: Line, step: float, *, quick: bool, reference: float
+    def _at_step(
+        self, line: Line, readings: _Readings, step: float, quick: bool, reference: float
     ) -> tuple[dict[str, Verdict], bool, float]:
-        """The loss at the five points of one step, judged for every candidate gradient.
+        """The loss at the points of one step, judged for every reading; whether the loss
+        moved; and ``⟨x, d⟩`` (see :attr:`Probe.x_dot_d`).
 
         With ``quick``, f(±h) come first: if the central difference alone agrees with the
-        user's value within noise, precisely, the probe passes on two loss calls (the
-        strictest test there is); otherwise f(±2h) follow and the five estimates judge.
-
-        Also returns the parameter's own value along the line, ``⟨x, Δ⟩ / h`` from the same
-        stored displacements and the same formula as the verdicts' ``analytic`` (see
-        :attr:`Probe.along`).
+        primary reading precisely, the probe passes on two loss calls (the strictest test
+        there is); otherwise f(±2h) follow and the five estimates judge.
         """
-        index, candidates, entry, direction, scale = (
-            line.index,
-            line.candidates,
-            line.entry,
-            line.direction,
-            line.scale,
-        )
-        base = self.evaluator.snapshots[index]
-        base64 = base.astype(np.float64)
+        s = self.settings
         values = np.zeros(len(OFFSETS))
-        values[OFFSETS.index(0)] = self.f0
-        predictions = {name: np.zeros(len(OFFSETS)) for name in candidates}
-        # ⟨x, Δ⟩ at each point: what a gradient off by c·x would add to the predictions.
-        own = np.zeros(len(OFFSETS))
-        primary = line.primary
+        values[OFFSETS.index(0)] = s.f0
+        predictions = {name: np.zeros(len(OFFSETS)) for name in readings.grads}
+        x_dot_delta = np.zeros(len(OFFSETS))  # ⟨x, Δ⟩ at each point
+        primary = readings.primary
         for k in _EVALUATION_ORDER:
             offset = OFFSETS[k]
             if quick and offset in (-2, 2):
-                first = judge_central(
-                    values, predictions[primary], step, self.sigma, line.slack[primary], self.eps
-                )
-                if first.passed and _precise(first, reference):
-                    return (
-                        {primary: first}
-                        | {
-                            name: judge_central(
-                                values,
-                                predictions[name],
-                                step,
-                                self.sigma,
-                                line.slack[name],
-                                self.eps,
-                            )
-                            for name in candidates
-                            if name != primary
-                        },
-                        bool(np.any(values != self.f0)),
-                        float(_CENTRAL_H @ own) / step,
-                    )
+                first = judge_central(values, predictions[primary], step, readings.allow[primary])
+                if first.passed and precise(first, reference):
+                    central = {
+                        name: judge_central(values, predictions[name], step, readings.allow[name])
+                        for name in readings.grads
+                        if name != primary
+                    }
+                    moved = bool(np.any(values != s.f0))
+                    return {primary: first} | central, moved, float(CENTRAL_H @ x_dot_delta) / step
                 quick = False
-            if entry is not None:
-                stored = base.copy()
-                stored[entry] = base64[entry] + offset * step * scale
-                delta = float(stored[entry]) - float(base64[entry])
-                for name, g in candidates.items():
-                    predictions[name][k] = float(g[entry]) * delta
-                own[k] = float(base64[entry]) * delta
-            else:
-                assert direction is not None
-                stored = (base64 + (offset * step) * direction).astype(base.dtype)
-                delta_array = stored.astype(np.float64) - base64
-                for name, g in candidates.items():
-                    predictions[name][k] = float(np.vdot(g, delta_array))
-                own[k] = float(np.vdot(base64, delta_array))
-            value, _, _ = self.evaluator({index: stored})
-            if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"the loss is {value} at {self.evaluator.name(index)} + "
-                    f"{offset * step * scale:.3g}·(probe direction)"
-                )
-            values[k] = value
+            values[k] = self._loss_at_offset(
+                line, readings, offset * step, k, predictions, x_dot_delta
+            )
         verdicts = {
-            name: judge(values, predictions[name], step, self.sigma, line.slack[name], self.eps)
-            for name in candidates
+            name: judge(values, predictions[name], step, readings.allow[name])
+            for name in readings.grads
         }
-        return verdicts, bool(np.any(values != self.f0)), float(_RICHARDSON @ own) / step
+        return verdicts, bool(np.any(values != s.f0)), float(RICHARDSON @ x_dot_delta) / step
 
-
-def _width(verdict: Verdict) -> float:
-    """How precisely an attempt knows the derivative: its range plus its tolerance."""
-    return verdict.tolerance + verdict.high - verdict.low
-
-
-def _size(verdict: Verdict, reference: float) -> float:
-    """The gradient's size an attempt's width is judged against."""
-    return max(abs(verdict.analytic), abs(verdict.numeric), reference)
-
-
-def _relative_width(verdict: Verdict, reference: float) -> float:
-    """The width relative to the gradient's size; 0 where the gradient is exactly zero
-    along the probe (nothing to resolve: a zero derivative within noise passes)."""
-    size = _size(verdict, reference)
-    return _width(verdict) / size if size > 0 else 0.0
-
-
-def _precise(verdict: Verdict, reference: float) -> bool:
-    """Whether an attempt is precise enough to settle a probe: its width is at most
-    PRECISION of the gradient's size (the parameter's, along this kind of probe)."""
-    return _width(verdict) <= PRECISION * _size(verdict, reference)
-
-
-def _next_step(
-    current: Verdict, history: Sequence[Verdict], sigma: float, reference: float
-) -> float | None:
-    """The step of the next attempt, or None when another attempt cannot help.
-
-    * An attempt too imprecise to mean much (or to name the mistake), with noise
-      dominating: a larger step (less noise), once.
-    * A failure by a few per cent, which kinks or truncation could explain: a smaller step
-      while its noise still lets the discrepancy show, else a larger one once (less noise:
-      a stable numeric value confirms the failure, a moving one shows the line is rough).
-    * A gross failure (a sign, a missing 1/N) on a smooth line: decided at once. On a
-      rough line kinks may be most of the gradient (inputs within a step of a ReLU's
-      kink), so it is retried like a small one.
-    """
-    stepped_up = any(v.step > history[0].step for v in history)
-    largest = max(v.step for v in history)
-    if not _precise(current, reference) and current.noise_limited and not stepped_up:
-        # Too noisy to mean much (or to name the mistake): a larger step has less noise.
-        # Once only: a loss smooth at one scale can be far from it at 64 times that.
-        return current.step * STEP_SHRINK
-    if current.passed:
-        return None
-    size = max(abs(current.analytic), abs(current.numeric))
-    rough = current.kink or not current.noise_limited
-    if current.error > RETRY_BELOW * size and not rough:
-        return None
-    smaller = current.step / STEP_SHRINK
-    resolvable = noise_tolerance(sigma, smaller) < current.error / 2
-    if len(history) > MAX_RETRIES:
-        # Past the usual retries only a kink still seen at this step earns a smaller one:
-        # kinks closer together than every step so far (inputs within 1e-8 of a ReLU's
-        # kink) separate only below their spacing.
-        return smaller if current.kink and resolvable else None
-    if resolvable:
-        return smaller
-    tried_smaller = any(v.step < current.step for v in history)
-    if current.kink and not tried_smaller and _precise_at(smaller, sigma, size, reference):
-        # Kinks on both sides of x can put the derivative at x outside every average of
-        # slopes the stencil forms, by a little. A smaller step crosses fewer of them; its
-        # noise hides a discrepancy this small, but a pass there still bounds it within
-        # PRECISION, while a failure there confirms it.
-        return smaller
-    if not stepped_up:
-        return largest * STEP_SHRINK
-    return None
-
-
-def _precise_at(step: float, sigma: float, size: float, reference: float) -> bool:
-    """Whether an attempt at ``step`` could be precise (see :func:`_precise`) on noise
-    alone."""
-    return noise_tolerance(sigma, step) <= PRECISION * max(size, reference)
-
-
-def smooth(verdict: Verdict) -> bool:
-    """Whether an attempt saw a smooth line: no kink, and noise (not the estimates'
-    spread) dominating its tolerance."""
-    return verdict.noise_limited and not verdict.kink
-
-
-def _settle(history: Sequence[Verdict], reference: float) -> tuple[Verdict, bool]:
-    """One verdict from a probe's attempts, and whether the probe is inconclusive.
-
-    A precise pass settles it. Attempts whose ranges (widened by their tolerances) share no
-    value mean the numeric derivative moves with the step (kinks): no verdict, unless the
-    user's value lies beyond them all by more than they move (see
-    :func:`_beyond_movement`); so do failures only at steps larger than a pass where the
-    line is already rough. Otherwise a failure stands (the most precise failing attempt is
-    reported), and when only imprecise passes are left, the best of those passes.
-    """
-    passes = [v for v in history if v.passed]
-    precise_passes = [v for v in passes if _precise(v, reference)]
-    if precise_passes:
-        return min(precise_passes, key=_width), False
-    failures = [v for v in history if not v.passed]
-    smallest_pass = min((v.step for v in passes), default=math.inf)
-    # A failure at a larger step than a pass, where the estimates already spread wider than
-    # noise (kinks or truncation at that scale), cannot overturn the pass: no verdict.
-    rough_only = all(v.step > smallest_pass and not v.noise_limited for v in failures)
-    if failures and not (passes and rough_only):
-        floor = max(v.low - v.tolerance for v in history)
-        ceiling = min(v.high + v.tolerance for v in history)
-        moving = floor > ceiling
-        return min(failures, key=_width), moving and not _beyond_movement(history)
-    if failures:
-        return min(passes, key=_width), True
-    return min(passes, key=_width), False
-
-
-def _beyond_movement(history: Sequence[Verdict]) -> bool:
-    """Whether a failure stands although the numeric derivative moved with the step.
-
-    Steps that cross kinks shift the estimates; as the step shrinks the kinks drop out
-    and the estimates settle. When the finest attempt sees a smooth line (no kink, noise
-    dominating its spread) and fails, and the user's value lies farther outside the hull
-    of all attempts than that hull is wide (everything the step changes did to the
-    numeric value, tolerances included), no step explains the gap: the gradient is wrong.
-    A random direction through a ReLU layer at zero biases does this: its largest step
-    crosses kinks and moves the estimates by 1e-8, its finer steps agree with each other,
-    and a wrong entry puts the user's value 4e-7 away from all of them.
-    """
-    finest = min(history, key=lambda v: (v.step, _width(v)))
-    if finest.passed or not smooth(finest):
-        return False
-    hull_low = min(v.low - v.tolerance for v in history)
-    hull_high = max(v.high + v.tolerance for v in history)
-    distance = max(hull_low - finest.analytic, finest.analytic - hull_high)
-    return distance > hull_high - hull_low
+    def _loss_at_offset(
+        self,
+        line: Line,
+        readings: _Readings,
+        t: float,
+        k: int,
+        predictions: dict[str, NDArray[np.float64]],
+        x_dot_delta: NDArray[np.float64],
+    ) -> float:
+        """The loss at ``x + t·d``; writes each reading's prediction ``⟨g, Δ⟩`` and
+        ``⟨x, Δ⟩`` at point ``k``, from the displacement ``Δ`` really stored (in float32,
+        ``x + t·d`` rounds: comparing against the rounded step removes that error)."""
+        base = self.loss_at.snapshots[line.param]
+        base64 = base.astype(np.float64)
+        if line.entry is not None:
+            stored = base.copy()
+            stored[line.entry] = base64[line.entry] + t * line.scale
+            delta = float(stored[line.entry]) - float(base64[line.entry])
+            for name, g in readings.grads.items():
+                predictions[name][k] = float(g[line.entry]) * delta
+            x_dot_delta[k] = float(base64[line.entry]) * delta
+        else:
+            assert line.direction is not None
+            stored = (base64 + t * line.direction).astype(base.dtype)
+            delta_array = stored.astype(np.float64) - base64
+            for name, g in readings.grads.items():
+                predictions[name][k] = float(np.vdot(g, delta_array))
+            x_dot_delta[k] = float(np.vdot(base64, delta_array))
+        value, _, _ = self.loss_at({line.param: stored})
+        if not math.isfinite(value):
+            raise NonFiniteLossError(
+                f"the loss is {value} at {self.loss_at.name(line.param)} + "
+                f"{t * line.scale:.3g}·(probe direction)"
+            )
+        return value

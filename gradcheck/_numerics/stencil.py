@@ -1,43 +1,14 @@
 """Judge one directional derivative from five loss values.
 
-A probe looks at the loss along one line, ``φ(t) = f(x + t·d)`` (``d`` is one entry or a
-random direction), at ``t ∈ {-2h, -h, 0, h, 2h}``. From those five values come five
-estimates of ``φ'(0)``:
+Along a line ``φ(t) = f(x + t·d)`` the loss is known at ``t ∈ {-2h, -h, 0, h, 2h}``. Five
+estimates of ``φ'(0)`` come from them: the central differences ``D(h)`` and ``D(2h)``,
+their Richardson extrapolation, and the one-sided (backward, forward) differences. The
+user's value passes if it lies within their range widened by the noise allowance: on a
+smooth line the range is the truncation error, at a kink it spans the one-sided
+derivatives (both valid), and a wrong gradient is off by its own error at every step.
 
-* the central differences ``D(h)`` and ``D(2h)`` (truncation ``h²·φ⁽³⁾/6`` and 4× that),
-* their Richardson extrapolation ``R = (4·D(h) − D(2h)) / 3`` (truncation O(h⁴)),
-* the one-sided derivatives ``B`` (backward, from ``f(0), f(-h), f(-2h)``) and ``F``
-  (forward), second order each.
-
-The verdict: the user's value must lie within the range of these five estimates, widened
-by the noise allowance. On a smooth line the five agree to within their truncation
-errors, so the range is that truncation error (about ``h²·|φ⁽³⁾|``) and ``R`` sits inside.
-On a line through a kink (a ReLU at exactly 0, ``max``, ``abs``) ``B`` and ``F`` differ and
-any value between them is a valid (generalised) derivative; hand-written code picks one
-side (``hidden <= 0`` takes the left one). On a line that crosses many small kinks (a
-random direction through a ReLU layer crosses thousands of pre-activations), every
-estimate is off by the kinks it straddles, and their spread measures that roughness. A
-wrong gradient is off by its own error, whatever the step, so it lands outside.
-
-The noise allowance is ``K`` standard deviations of the noisiest estimate (the one-sided
-ones, coefficients ``[1, −4, 3] / 2h``), plus the rounding of the user's own gradient:
-
-* the loss's rounding noise ``σ`` enters a formula ``Σ cᵢ f(tᵢ) / h`` with standard
-  deviation ``σ·‖c‖/h``. ``K = 8``: ``σ`` comes from a 9-point estimate that can be off by a
-  factor 2 (Moré & Wild), and 8σ still leaves ≥ 4 true standard deviations, a false
-  alarm rate below 1e-4 per probe even then;
-* the user's gradient is itself rounded: a backward in dtype ``ε`` that sums ``n`` terms
-  carries an error of order ``√n·ε`` per entry; ``256·ε·Σ|gᵢ dᵢ|`` covers sums of tens of
-  thousands of terms (about 3e-5 relative in float32, 6e-14 in float64);
-* no finite difference is trusted beyond ``ε^(2/3)`` of the derivative's size across the
-  stencil (``max(|estimates|, |φ''|·2h)``), the best relative accuracy a central
-  difference reaches in precision ``ε``. This matters at an exact minimum: where residuals
-  cancel to exactly 0 at ``x`` but leave an ``ε``-sized offset at every other point, the
-  computed loss has a slope of order ``ε·|J·d|`` that no rounding estimate at ``x`` sees.
-
-Analytic values are computed from the displacements that were actually stored: in
-float32, ``x + h·d`` rounds, and comparing against the rounded step removes that error
-from the comparison exactly instead of adding it to the tolerance.
+The allowance (noise, the gradient's own rounding, the ε^(2/3) floor) is derived in
+docs/how-it-decides.md, "Five estimates per probe, and the verdict".
 """
 
 from __future__ import annotations
@@ -51,18 +22,19 @@ from numpy.typing import NDArray
 OFFSETS = (-2, -1, 0, 1, 2)
 
 # Coefficients over (f(-2h), f(-h), f(0), f(h), f(2h)), to be divided by h.
-_CENTRAL_H = np.array([0.0, -0.5, 0.0, 0.5, 0.0])
+CENTRAL_H = np.array([0.0, -0.5, 0.0, 0.5, 0.0])
 _CENTRAL_2H = np.array([-0.25, 0.0, 0.0, 0.0, 0.25])
-_RICHARDSON = (4 * _CENTRAL_H - _CENTRAL_2H) / 3  # [1, -8, 0, 8, -1] / 12
+RICHARDSON = (4 * CENTRAL_H - _CENTRAL_2H) / 3  # [1, -8, 0, 8, -1] / 12
 _BACKWARD = np.array([0.5, -2.0, 1.5, 0.0, 0.0])
 _FORWARD = np.array([0.0, 0.0, -1.5, 2.0, -0.5])
-_ESTIMATES = np.stack([_RICHARDSON, _CENTRAL_H, _CENTRAL_2H, _BACKWARD, _FORWARD])
+_ESTIMATES = np.stack([RICHARDSON, CENTRAL_H, _CENTRAL_2H, _BACKWARD, _FORWARD])
 #: ‖c‖ of the noisiest estimate (the one-sided ones): √(1 + 16 + 9) / 2 ≈ 2.55.
 _NOISE_GAIN = float(np.linalg.norm(_BACKWARD))
 
-#: Standard deviations of noise allowed (see the module docstring).
+#: Standard deviations of noise allowed: σ is known to a factor 2, so 8σ leaves 4 true ones.
 NOISE_SIGMAS = 8.0
-#: Units in the last place of accumulated rounding allowed in the user's gradient.
+#: Units in the last place of accumulated rounding allowed in the user's gradient (sums of
+#: tens of thousands of terms).
 GRADIENT_ULPS = 256.0
 
 
@@ -86,9 +58,8 @@ class Verdict:
 
     @property
     def ratio(self) -> float:
-        if self.tolerance > 0:
-            return self.error / self.tolerance
-        return 0.0 if self.error == 0 else float("inf")
+        """``error / tolerance``: at most 1 means it passed."""
+        return error_ratio(self.error, self.tolerance)
 
     def within(self, value: float, factor: float = 1.0) -> bool:
         """Whether ``value`` fits this probe's range scaled by ``factor``, with tolerance."""
@@ -97,13 +68,20 @@ class Verdict:
         return low - slack <= value <= high + slack
 
 
+def error_ratio(error: float, tolerance: float) -> float:
+    """``error / tolerance``, the report's ``err/tol``: at most 1 means a pass."""
+    if tolerance > 0:
+        return error / tolerance
+    return 0.0 if error == 0 else float("inf")
+
+
 def noise_tolerance(sigma: float, step: float) -> float:
     """The noise allowance at ``step``."""
     return NOISE_SIGMAS * sigma * _NOISE_GAIN / step
 
 
 #: ‖c‖ of the central difference D(h) = (f(h) − f(−h)) / 2h: √2 / 2.
-_CENTRAL_GAIN = float(np.linalg.norm(_CENTRAL_H))
+_CENTRAL_GAIN = float(np.linalg.norm(CENTRAL_H))
 
 
 def central_noise_tolerance(sigma: float, step: float) -> float:
@@ -112,26 +90,33 @@ def central_noise_tolerance(sigma: float, step: float) -> float:
     return NOISE_SIGMAS * sigma * _CENTRAL_GAIN / step
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """What a verdict allows for besides the estimates' range: the loss's noise ``sigma``,
+    the rounding ``gradient_slack`` of the user's directional derivative, and ``eps``, the
+    precision the loss is computed in (no difference is trusted beyond ``eps^(2/3)``)."""
+
+    sigma: float
+    gradient_slack: float
+    eps: float
+
+
 def judge_central(
-    values: NDArray[np.float64],
-    predictions: NDArray[np.float64],
-    step: float,
-    sigma: float,
-    gradient_slack: float,
-    eps: float,
+    values: NDArray[np.float64], predictions: NDArray[np.float64], step: float, allow: Allowance
 ) -> Verdict:
     """The quick first look: the central difference D(h) from f(±h) alone.
 
-    It may only let a probe pass, never fail it: the tolerance has no room for
-    truncation or kinks (noise, the gradient's rounding and the ε^(2/3) floor only), so
-    agreement within it is as strict as any verdict gets, and disagreement just means
-    the full five-point stencil is needed.
+    It may only let a probe pass, never fail it: its tolerance has no room for truncation
+    or kinks, so agreement within it is as strict as any verdict gets, and disagreement
+    only means that the five-point stencil is needed.
     """
     changes = values - values[2]
-    numeric = float(_CENTRAL_H @ changes) / step
-    analytic = float(_CENTRAL_H @ predictions) / step
+    numeric = float(CENTRAL_H @ changes) / step
+    analytic = float(CENTRAL_H @ predictions) / step
     tolerance = (
-        central_noise_tolerance(sigma, step) + gradient_slack + eps ** (2 / 3) * abs(numeric)
+        central_noise_tolerance(allow.sigma, step)
+        + allow.gradient_slack
+        + allow.eps ** (2 / 3) * abs(numeric)
     )
     return Verdict(
         analytic=analytic,
@@ -147,23 +132,13 @@ def judge_central(
 
 
 def judge(
-    values: NDArray[np.float64],
-    predictions: NDArray[np.float64],
-    step: float,
-    sigma: float,
-    gradient_slack: float,
-    eps: float,
+    values: NDArray[np.float64], predictions: NDArray[np.float64], step: float, allow: Allowance
 ) -> Verdict:
     """Compare analytic and numeric derivatives along one line.
 
-    Args:
-        values: the loss at the five points ``OFFSETS · step``.
-        predictions: the analytic linear prediction ``⟨g, Δ⟩`` at each point, with the
-            displacement ``Δ`` that was really applied (0 at the centre).
-        step: ``h``.
-        sigma: the loss's noise (standard deviation, absolute).
-        gradient_slack: allowed rounding error of the analytic directional derivative.
-        eps: the machine epsilon the loss is computed in.
+    ``values`` is the loss at the five points ``OFFSETS · step``; ``predictions`` the
+    user's linear prediction ``⟨g, Δ⟩`` at each, with the displacement ``Δ`` really
+    applied (0 at the centre).
     """
     # Every formula's coefficients sum to 0, so work on differences from f(0): a line on
     # which the loss never moves then gives exactly 0, not the rounding of 0·f(0).
@@ -171,9 +146,9 @@ def judge(
     estimates = (_ESTIMATES @ changes) / step
     curvature = abs(float(changes[1] + changes[3])) / step**2
     size = max(float(np.abs(estimates).max()), curvature * 2 * step)
-    analytic = float(_RICHARDSON @ predictions) / step
+    analytic = float(RICHARDSON @ predictions) / step
     low, high = float(estimates.min()), float(estimates.max())
-    noise = noise_tolerance(sigma, step)
+    noise = noise_tolerance(allow.sigma, step)
     backward, forward = float(estimates[3]), float(estimates[4])
     return Verdict(
         analytic=analytic,
@@ -181,7 +156,7 @@ def judge(
         low=low,
         high=high,
         error=max(low - analytic, analytic - high, 0.0),
-        tolerance=noise + gradient_slack + eps ** (2 / 3) * size,
+        tolerance=noise + allow.gradient_slack + allow.eps ** (2 / 3) * size,
         kink=abs(backward - forward) > 2 * noise,
         step=step,
         noise_limited=noise >= high - low,

@@ -3,7 +3,9 @@
 A gradient always has its parameter's shape. When it does not, the difference usually
 tells the mistake: reversed axes are a transpose (``dscores.T @ hidden`` instead of
 ``hidden.T @ dscores``), an extra or missing axis of size 1 is a ``keepdims`` slip, and an
-extra leading axis is a sum over the batch that was never taken.
+extra leading axis is a sum over the batch that was never taken. Every sentence about a
+shape slip (a :class:`~gradcheck.GradientShapeError` line, a ``"shape"`` diagnosis) is
+written here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ from __future__ import annotations
 from typing import Literal
 
 ShapeSlip = Literal["transposed", "keepdims", "batch", "other"]
+
+#: What to do about a transposed gradient, however it shows (reversed axes here, or a
+#: square gradient whose transpose matches the finite differences).
+TRANSPOSE_REMEDY = (
+    "swap the operands of the product and transpose them, e.g. "
+    "hidden.T @ dscores instead of dscores.T @ hidden"
+)
 
 
 def classify_shape_slip(
@@ -49,11 +58,7 @@ def describe_shape_slip(
     if slip is None:
         return f"d{name} has the same shape as {name}, {param_shape}"
     if slip == "transposed":
-        return (
-            f"{head}: the axes are reversed, so the gradient is transposed "
-            "(swap the operands of the product and transpose them, e.g. "
-            "hidden.T @ dscores instead of dscores.T @ hidden)"
-        )
+        return f"{head}: the axes are reversed, so the gradient is transposed ({TRANSPOSE_REMEDY})"
     if slip == "keepdims":
         return (
             f"{head}: an axis of size 1 is missing or extra "

@@ -9,45 +9,19 @@ comparisons; only a failure pays for the words.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from gradcheck._shapes import ShapeSlip, classify_shape_slip, describe_shape_slip
+from gradcheck._shapes.rule import classify_shape_slip, describe_shape_slip
+from gradcheck.errors import GradientShapeError, ShapeProblem
 
-__all__ = ["GradientShapeError"]
-
-
-class GradientShapeError(AssertionError):
-    """Gradients that do not have their parameters' structure or shapes.
-
-    Raised by a :func:`gradcheck.checked_backward` function on the call that returned them.
-    The message has one line per wrong gradient, naming the parameter, showing both shapes
-    and saying what the difference looks like, e.g.::
-
-        backward() returned gradients that do not fit its parameters:
-        - dW2 has shape (2, 1000) but W2 has shape (1000, 2): the axes are reversed, ...
-
-    Attributes:
-        function: the decorated function's name.
-        problems: one ``(name, param_shape, grad_shape, slip)`` per wrong gradient, where
-            ``slip`` is ``"transposed"``, ``"keepdims"``, ``"batch"``, ``"other"``,
-            ``"missing"`` (no gradient for that parameter; ``grad_shape`` is ``None``),
-            ``"extra"`` (a gradient without a parameter; ``param_shape`` is ``None``) or
-            ``"structure"`` (e.g. a list of gradients for a dict of parameters).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        function: str,
-        problems: tuple[tuple[str, tuple[int, ...] | None, tuple[int, ...] | None, str], ...],
-    ) -> None:
-        super().__init__(message)
-        self.function = function
-        self.problems = problems
+_WHOLE = "(all)"  # the name of a problem of the whole structure
 
 
-_Problem = tuple[str, tuple[int, ...] | None, tuple[int, ...] | None, str]
+class _Misfit(NamedTuple):
+    """One problem and its sentence, written when the problem is found."""
+
+    problem: ShapeProblem
+    sentence: str
 
 
 def _shape(value: Any) -> tuple[int, ...] | None:
@@ -59,7 +33,7 @@ def _shape(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in shape)
 
 
-def _fits(params: Any, grads: Any) -> bool:
+def fits(params: Any, grads: Any) -> bool:
     """The fast path: ``True`` when every gradient has its parameter's key and shape."""
     try:
         if type(params) is dict:
@@ -79,83 +53,100 @@ def _keys_line(keys: Sequence[str]) -> str:
     return ", ".join(repr(k) for k in keys)
 
 
-def _problems(params: Any, grads: Any, names: Sequence[str] | None) -> list[_Problem]:
+def _wrong_container(params: Any, grads: Any) -> _Misfit:
+    kind = "dict" if isinstance(params, Mapping) else "list"
+    sentence = (
+        f"the gradients are a {type(grads).__name__}, but the parameters are a "
+        f"{type(params).__name__}: return a {kind} of gradients in the parameters' "
+        + ("keys" if kind == "dict" else "order")
+    )
+    return _Misfit(ShapeProblem(_WHOLE, None, None, "structure"), sentence)
+
+
+def _mapping_misfits(params: Mapping[Any, Any], grads: Mapping[Any, Any]) -> list[_Misfit]:
+    misfits: list[_Misfit] = []
+    keys = _keys_line(list(params))
+    for key, param in params.items():
+        if key not in grads:
+            shape = _shape(param)
+            sentence = (
+                f"no gradient for {str(key)!r} (shape {shape}): "
+                f"the gradients must have the parameters' keys, {keys}"
+            )
+            misfits.append(_Misfit(ShapeProblem(str(key), shape, None, "missing"), sentence))
+    for key in grads:
+        if key not in params:
+            shape = _shape(grads[key])
+            sentence = (
+                f"a gradient {str(key)!r} (shape {shape}) for no parameter: "
+                f"the parameters' keys are {keys}"
+            )
+            misfits.append(_Misfit(ShapeProblem(str(key), None, shape, "extra"), sentence))
+    for key, param in params.items():
+        if key in grads:
+            misfits.extend(_one(str(key), param, grads[key]))
+    return misfits
+
+
+def _sequence_misfits(
+    params: Sequence[Any], grads: Sequence[Any], names: Sequence[str] | None
+) -> list[_Misfit]:
+    misfits: list[_Misfit] = []
+    if len(grads) != len(params):
+        order = f" ({', '.join(names)})" if names is not None else ""
+        sentence = (
+            f"{len(grads)} gradients for {len(params)} parameters: return one gradient per "
+            f"parameter, in the parameters' order{order}"
+        )
+        misfits.append(_Misfit(ShapeProblem(_WHOLE, None, None, "length"), sentence))
+    labels = list(names) if names is not None else [f"params[{i}]" for i in range(len(params))]
+    for label, param, grad in zip(labels, params, grads, strict=False):
+        misfits.extend(_one(label, param, grad))
+    return misfits
+
+
+def _misfits(params: Any, grads: Any, names: Sequence[str] | None) -> list[_Misfit]:
     """Every way ``grads`` does not fit ``params``; empty when it fits."""
     if isinstance(params, Mapping):
         if not isinstance(grads, Mapping):
-            return [("(all)", None, None, f"structure:{type(grads).__name__}")]
-        problems: list[_Problem] = []
-        for key, param in params.items():
-            if key not in grads:
-                problems.append((str(key), _shape(param), None, "missing"))
-        for key in grads:
-            if key not in params:
-                problems.append((str(key), None, _shape(grads[key]), "extra"))
-        for key, param in params.items():
-            if key in grads:
-                problems.extend(_one(str(key), param, grads[key]))
-        return problems
+            return [_wrong_container(params, grads)]
+        return _mapping_misfits(params, grads)
     if isinstance(params, Sequence) and not isinstance(params, str):
-        labels = list(names) if names is not None else [f"params[{i}]" for i in range(len(params))]
         if isinstance(grads, Mapping) or not isinstance(grads, Sequence) or isinstance(grads, str):
-            return [("(all)", None, None, f"structure:{type(grads).__name__}")]
-        problems = []
-        if len(grads) != len(params):
-            problems.append(("(all)", None, None, f"length:{len(grads)}:{len(params)}"))
-        for label, param, grad in zip(labels, params, grads, strict=False):
-            problems.extend(_one(label, param, grad))
-        return problems
+            return [_wrong_container(params, grads)]
+        return _sequence_misfits(params, grads, names)
     return []
 
 
-def _one(name: str, param: Any, grad: Any) -> list[_Problem]:
+def _one(name: str, param: Any, grad: Any) -> list[_Misfit]:
     param_shape = _shape(param)
     grad_shape = _shape(grad)
     if grad_shape is None:
-        return [(name, param_shape, None, f"notarray:{type(grad).__name__}")]
-    if param_shape is None or param_shape == grad_shape:
-        return []
-    slip: ShapeSlip | None = classify_shape_slip(param_shape, grad_shape)
-    return [(name, param_shape, grad_shape, slip or "other")]
-
-
-def _sentence(problem: _Problem, params: Any, grads: Any, names: Sequence[str] | None) -> str:
-    name, param_shape, grad_shape, slip = problem
-    if slip == "missing":
-        return (
-            f"no gradient for {name!r} (shape {param_shape}): "
-            f"the gradients must have the parameters' keys, {_keys_line(list(params))}"
-        )
-    if slip == "extra":
-        return (
-            f"a gradient {name!r} (shape {grad_shape}) for no parameter: "
-            f"the parameters' keys are {_keys_line(list(params))}"
-        )
-    if slip.startswith("structure:"):
-        kind = "dict" if isinstance(params, Mapping) else "list"
-        return (
-            f"the gradients are a {slip.split(':', 1)[1]}, but the parameters are a "
-            f"{type(params).__name__}: return a {kind} of gradients in the parameters' "
-            + ("keys" if kind == "dict" else "order")
-        )
-    if slip.startswith("length:"):
-        _, got, want = slip.split(":")
-        order = f" ({', '.join(names)})" if names is not None else ""
-        return (
-            f"{got} gradients for {want} parameters: return one gradient per parameter, "
-            f"in the parameters' order{order}"
-        )
-    if slip.startswith("notarray:"):
-        return (
-            f"d{name} is a {slip.split(':', 1)[1]}, not an array: "
+        sentence = (
+            f"d{name} is a {type(grad).__name__}, not an array: "
             f"a gradient must be an array shaped like {name}, {param_shape}"
         )
-    assert param_shape is not None
-    assert grad_shape is not None
-    return describe_shape_slip(name, param_shape, grad_shape)
+        return [_Misfit(ShapeProblem(name, param_shape, None, "notarray"), sentence)]
+    if param_shape is None or param_shape == grad_shape:
+        return []
+    slip = classify_shape_slip(param_shape, grad_shape) or "other"
+    sentence = describe_shape_slip(name, param_shape, grad_shape)
+    return [_Misfit(ShapeProblem(name, param_shape, grad_shape, slip), sentence)]
 
 
-def _check_structure(
+def _d_prefix_hint(problems: Sequence[ShapeProblem]) -> str | None:
+    """A hint when the gradients are keyed ``"dW1"`` for a parameter ``"W1"``."""
+    missing = [p.name for p in problems if p.kind == "missing"]
+    extra = {p.name for p in problems if p.kind == "extra"}
+    if missing and all(f"d{key}" in extra for key in missing):
+        return (
+            "The gradients are keyed 'd' + the parameter's name: key them by the "
+            "parameters' own names (grads['W1'], not grads['dW1'])."
+        )
+    return None
+
+
+def check_structure(
     function: str, params: Any, grads: Any, names: Sequence[str] | None = None
 ) -> None:
     """Raise :class:`GradientShapeError` unless ``grads`` fits ``params`` exactly.
@@ -167,19 +158,15 @@ def _check_structure(
         names: names for a list of parameters (default ``params[0]``, ``params[1]``, ...).
     """
     __tracebackhide__ = True
-    if _fits(params, grads):
+    if fits(params, grads):
         return
-    problems = _problems(params, grads, names)
-    if not problems:
+    misfits = _misfits(params, grads, names)
+    if not misfits:
         return
+    problems = tuple(misfit.problem for misfit in misfits)
     lines = [f"{function}() returned gradients that do not fit its parameters:"]
-    lines.extend(f"- {_sentence(p, params, grads, names)}" for p in problems)
-    if isinstance(params, Mapping) and isinstance(grads, Mapping):
-        missing = [p[0] for p in problems if p[3] == "missing"]
-        extra = {p[0] for p in problems if p[3] == "extra"}
-        if missing and all(f"d{key}" in extra for key in missing):
-            lines.append(
-                "The gradients are keyed 'd' + the parameter's name: key them by the "
-                "parameters' own names (grads['W1'], not grads['dW1'])."
-            )
-    raise GradientShapeError("\n".join(lines), function=function, problems=tuple(problems))
+    lines.extend(f"- {misfit.sentence}" for misfit in misfits)
+    hint = _d_prefix_hint(problems)
+    if hint is not None:
+        lines.append(hint)
+    raise GradientShapeError("\n".join(lines), function=function, problems=problems)

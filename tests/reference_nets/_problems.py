@@ -98,6 +98,10 @@ class Problem:
     def target_in(self, layout: Layout) -> Array:
         return to_layout(self.target, layout)
 
+    def data_in(self, layout: Layout) -> tuple[dict[str, Array], Array, Array]:
+        """``(params, X, target)`` as the layout holds them."""
+        return self.params_in(layout), self.inputs_in(layout), self.target_in(layout)
+
     def extra(self) -> tuple[float, ...]:
         """The trailing ``reg`` argument, which only the classifiers take."""
         return (self.reg,) if is_classifier(self.net) else ()

@@ -56,11 +56,7 @@ def mismatched_fields(activations: tuple[Any, ...]) -> list[str]:
 def test_public_functions_satisfy_their_annotations(net: NetName, layout: Layout) -> None:
     problem = random_problem(net, SIZES[net], seed=0, reg=0.1)
     layout_module = problem.module(layout)
-    params, X, target = (
-        problem.params_in(layout),
-        problem.inputs_in(layout),
-        problem.target_in(layout),
-    )
+    params, X, target = problem.data_in(layout)
     extra = problem.extra()
 
     sizes = {name: SIZES[net][name] for name in DIMENSIONS[net][1:]}
@@ -82,11 +78,7 @@ def test_public_functions_satisfy_their_annotations(net: NetName, layout: Layout
 def test_the_wrapped_functions_reject_a_shape_mix_up(net: NetName, layout: Layout) -> None:
     problem = random_problem(net, SIZES[net], seed=0)
     layout_module = problem.module(layout)
-    params, X, target = (
-        problem.params_in(layout),
-        problem.inputs_in(layout),
-        problem.target_in(layout),
-    )
+    params, X, target = problem.data_in(layout)
     # One example too few in the labels or targets: "batch" cannot bind twice.
     short_target = target[:-1] if target.ndim == 1 or layout == "row_major" else target[:, :-1]
     with pytest.raises(TypeCheckError):

@@ -78,11 +78,7 @@ def test_gradients_are_fresh_arrays_shaped_like_their_parameters(
 def test_no_function_modifies_its_inputs(net: NetName, layout: Layout) -> None:
     problem = random_problem(net, SIZES[net], seed=1, reg=0.1)
     layout_module = problem.module(layout)
-    params, X, target = (
-        problem.params_in(layout),
-        problem.inputs_in(layout),
-        problem.target_in(layout),
-    )
+    params, X, target = problem.data_in(layout)
     before = {name: bitwise_copy(value) for name, value in params.items()}
     before_X, before_target = bitwise_copy(X), bitwise_copy(target)
 
@@ -105,11 +101,7 @@ def test_backward_of_forward_is_gradients(net: NetName, layout: Layout) -> None:
     # The Code Review's calling shape: grads = backward(forward(params, X), targets, params).
     problem = random_problem(net, SIZES[net], seed=2, reg=0.1)
     layout_module = problem.module(layout)
-    params, X, target = (
-        problem.params_in(layout),
-        problem.inputs_in(layout),
-        problem.target_in(layout),
-    )
+    params, X, target = problem.data_in(layout)
     activations = layout_module.forward(params, X)
     from_backward = layout_module.backward(activations, target, params, *problem.extra())
     from_gradients = problem.gradients(layout)

@@ -16,6 +16,7 @@ FEW_STEPS = ["--steps", "3", "--course-steps", "4", "--log-every", "2"]
 
 
 def test_demo_checks_trains_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib", reason="the demo's plots need the plot extra (matplotlib)")
     status = main([*FEW_STEPS, "--out", str(tmp_path / "plots")])
     output = capsys.readouterr().out
 

@@ -19,24 +19,14 @@ from reference_nets._experiments import (
 from reference_nets._training import train
 from tests.reference_nets._problems import LAYOUTS, Array, Layout
 
-# Source 000, the forum question: 2 classes × 400 points, noise 0.5, hidden 1000, step 1,
-# 3000 steps, no regularisation.
-FORUM = SpiralExperiment(
-    "forum net", points_per_class=400, classes=2, noise=0.5, hidden=1000, reg=0.0,
-    step_size=1.0, steps=3000,
-)  # fmt: skip
-# The course's case study that notebook 002 follows: 3 classes × 100 points, noise 0.2,
-# hidden 100, reg 1e-3, step 1, 10 000 steps.
-COURSE = SpiralExperiment(
-    "course net", points_per_class=100, classes=3, noise=0.2, hidden=100, reg=1e-3,
-    step_size=1.0, steps=10_000,
-)  # fmt: skip
-# Notebook 002's linear classifier: 3 classes × 100 points, noise 0.2, reg 1e-3, step 1,
-# 200 steps; it prints a training accuracy of 0.51.
-LINEAR = SpiralExperiment(
-    "linear softmax", points_per_class=100, classes=3, noise=0.2, hidden=None, reg=1e-3,
-    step_size=1.0, steps=200,
-)  # fmt: skip
+# The sources' own numbers, restated here to check the demo's copies: title, points per
+# class, classes, angle noise, hidden units (None: the linear classifier), reg, step size,
+# steps. Source 000, the forum question: no regularisation.
+FORUM = SpiralExperiment("forum net", 400, 2, 0.5, 1000, 0.0, 1.0, 3000)
+# The course's case study that notebook 002 follows.
+COURSE = SpiralExperiment("course net", 100, 3, 0.2, 100, 1e-3, 1.0, 10_000)
+# Notebook 002's linear classifier; it prints a training accuracy of 0.51.
+LINEAR = SpiralExperiment("linear softmax", 100, 3, 0.2, None, 1e-3, 1.0, 200)
 
 
 def test_the_demo_uses_the_sources_settings() -> None:

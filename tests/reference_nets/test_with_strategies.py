@@ -127,32 +127,19 @@ def assert_passes(problem: Drawn) -> None:
 # ------------------------------------------------------------------- what passes
 
 
-@pytest.mark.parametrize(("net", "layout"), NET_LAYOUTS)
-def test_gradcheck_passes_every_drawn_net(net: NetName, layout: Layout) -> None:
+# Every net at unit scale and at mixed scales (input entries from 1e-8 to 30 in one array,
+# biases of size 0.5), and the sigmoid net saturated (inputs of 4 to 30: every sigmoid is flat).
+PASSING_SCALES: list[tuple[NetName, Layout, gst.Scale]] = [
+    *((net, layout, "unit") for net, layout in NET_LAYOUTS),
+    *((net, layout, "mixed") for net, layout in NET_LAYOUTS),
+    *(("three_layer_sigmoid", layout, "saturating") for layout in LAYOUTS),
+]
+
+
+@pytest.mark.parametrize(("net", "layout", "scale"), PASSING_SCALES)
+def test_gradcheck_passes_every_drawn_net(net: NetName, layout: Layout, scale: gst.Scale) -> None:
     @PROPERTY
-    @given(problems(net, layout))
-    def passes(problem: Drawn) -> None:
-        assert_passes(problem)
-
-    passes()
-
-
-@pytest.mark.parametrize(("net", "layout"), NET_LAYOUTS)
-def test_gradcheck_passes_every_drawn_net_at_mixed_scales(net: NetName, layout: Layout) -> None:
-    # Input entries from 1e-8 to 30 in one array, biases of size 0.5.
-    @PROPERTY
-    @given(problems(net, layout, scale="mixed"))
-    def passes(problem: Drawn) -> None:
-        assert_passes(problem)
-
-    passes()
-
-
-@pytest.mark.parametrize("layout", LAYOUTS)
-def test_gradcheck_passes_the_sigmoid_net_saturated(layout: Layout) -> None:
-    # Inputs of 4 to 30: every sigmoid is flat.
-    @PROPERTY
-    @given(problems("three_layer_sigmoid", layout, scale="saturating"))
+    @given(problems(net, layout, scale=scale))
     def passes(problem: Drawn) -> None:
         assert_passes(problem)
 

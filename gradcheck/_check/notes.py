@@ -1,0 +1,67 @@
+"""Sentences about a check as a whole, shown under the report's table (``report.notes``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gradcheck._check.report import ParameterResult
+
+
+def extra_gradients(names: Sequence[str]) -> str:
+    return f"gradients with no parameter of that name were ignored: {', '.join(names)}"
+
+
+def noise_flaw(flaw: str, resolution: float) -> str:
+    """What went wrong while measuring the loss's noise (see ``NoiseEstimate.flaw``)."""
+    if flaw == "nonfinite":
+        return "the loss was not finite on the noise-estimation line; noise set to 1 ulp"
+    return (
+        "the loss did not change at all when every parameter was nudged (saturated outputs, "
+        "or a loss that ignores its parameters?): its resolution was taken as that of a "
+        f"loss of order one, ε·max(|loss|, 1) = {resolution:.1e}"
+    )
+
+
+def no_verdict(name: str) -> str:
+    return (
+        f"{name}: no verdict: every probe crossed kinks closer together than the loss's "
+        "rounding lets a finite difference resolve (inputs within a hair of a ReLU's "
+        "kink?); its gradient was neither confirmed nor refuted"
+    )
+
+
+#: The way out of a loss too noisy to see a gradient (float32, a loss dominated by others).
+_IN_FLOAT64 = "check again in float64 (.astype(np.float64) on parameters and data)"
+
+
+def imprecise(name: str, uncertainty: float, largest: float, sigma: float) -> str:
+    """A pass that says little: the noise ``sigma`` hides the gradient (``uncertainty``
+    above 1: even a zero gradient would pass), or hides mistakes below ``uncertainty``."""
+    if uncertainty > 1:
+        return (
+            f"{name}: not checked: its gradient (at most {largest:.1e}) is below what the "
+            f"loss's rounding noise ({sigma:.1e}) lets any finite difference see, so even a "
+            "zero gradient would pass (a float32 loss dominated by other terms, or saturated "
+            f"outputs?): {_IN_FLOAT64}, away from saturation."
+        )
+    return (
+        f"{name}: checked only to ±{uncertainty:.0%} of its gradient: the loss's rounding "
+        f"noise ({sigma:.1e}) nearly hides how it changes with {name} (a float32 loss "
+        f"dominated by other terms?). A mistake smaller than that would not show: {_IN_FLOAT64}."
+    )
+
+
+def common_cause(results: Sequence[ParameterResult]) -> tuple[str, ...]:
+    """Sentences about causes shared by several parameters (e.g. one missing 1/N)."""
+    scaled = [r for r in results if r.diagnosis.kind == "scaled" and r.diagnosis.factor]
+    if len(results) > 1 and len(scaled) == len(results):
+        factors = [r.diagnosis.factor for r in scaled if r.diagnosis.factor is not None]
+        low, high = min(factors), max(factors)
+        if high <= low * 1.02:
+            mid = (low + high) / 2
+            return (
+                f"Every gradient is {mid:.4g}× the finite-difference value: the loss and the "
+                "backward disagree on a normalisation (e.g. the loss averages over the batch "
+                "and the backward does not divide by N, or the other way round).",
+            )
+    return ()

@@ -1,0 +1,137 @@
+"""Steps 3 and 4 for one parameter: read its gradient, probe the planned lines (and more
+after a failure), and hand the probes to :mod:`.verdict`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._check import diagnose
+from gradcheck._check.evaluate import Evaluator
+from gradcheck._check.joint import JointCover
+from gradcheck._check.plan import Planner
+from gradcheck._check.report import Diagnosis, ParameterResult
+from gradcheck._check.verdict import Evidence, ParameterOutcome, verdict
+from gradcheck._numerics.probe import NonFiniteLossError, Probe, Prober
+from gradcheck._numerics.scales import gradient_eps, param_scale
+from gradcheck._shapes.rule import ShapeSlip, classify_shape_slip
+
+
+@dataclass
+class ParameterChecker:
+    """What checking any one parameter needs from the check as a whole."""
+
+    evaluator: Evaluator
+    prober: Prober
+    planner: Planner
+    cover: JointCover
+    sigma: float
+    global_scale: float
+
+    def check(
+        self, index: int, name: str, grad: NDArray[Any] | None, grad_problem: str | None
+    ) -> ParameterOutcome:
+        """Check parameter ``index``'s gradient ``grad`` (``None`` if missing, with
+        ``grad_problem`` saying why when it was not an array)."""
+        shape = tuple(self.evaluator.snapshots[index].shape)
+        if grad is None:
+            return _failed(name, shape, None, diagnose.missing(name, grad_problem))
+        grad_shape = tuple(grad.shape)
+        grad64 = grad.astype(np.float64)
+        if not np.all(np.isfinite(grad64)):
+            return _failed(name, shape, grad_shape, diagnose.nonfinite_gradient(name, grad64))
+        slip = classify_shape_slip(shape, grad_shape)
+        readings = _readings(shape, grad64, slip)
+        try:
+            probes = self._probe(index, grad, readings)
+        except NonFiniteLossError as error:
+            return _failed(name, shape, grad_shape, diagnose.nonfinite_loss_near(name, error))
+        if index in self.evaluator.mutated:
+            return _failed(name, shape, grad_shape, diagnose.mutated(name))
+        evidence = Evidence(
+            name=name,
+            shape=shape,
+            grad_shape=grad_shape,
+            slip=slip,
+            readings=readings,
+            grad64=grad64,
+            direct=probes,
+            joint=self.cover.probes.get(index, []),
+            together=self.cover.together.get(index, ()),
+        )
+        return verdict(evidence, self.sigma)
+
+    def _probe(
+        self, index: int, grad: NDArray[Any], readings: dict[str, NDArray[np.float64]]
+    ) -> list[Probe]:
+        """The planned lines; after a failure, random entries to say where; in place of each
+        direction that could not decide, random entries."""
+        array = self.evaluator.snapshots[index]
+        if not readings or not array.size:
+            return []
+        scale = param_scale(array, self.global_scale)
+        eps = gradient_eps(grad)
+        primary = next(iter(readings))
+        lines = self.planner.first_lines(
+            index,
+            array,
+            readings[primary],
+            scale,
+            directions_covered=self.cover.directions.get(index, 0),
+            largest_covered=index in self.cover.largest_entry,
+        )
+        probes = [p for line in lines for p in self.prober.probe(line, readings, eps)]
+        if any(not (p.inconclusive or p.verdicts[primary].passed) for p in probes):
+            for line in self.planner.localising_lines(index, array, probes, scale):
+                probes.extend(self.prober.probe(line, readings, eps))
+        for line in self.planner.replacing_lines(index, array, probes, scale):
+            probes.extend(self.prober.probe(line, readings, eps))
+        return probes
+
+
+def _readings(
+    shape: tuple[int, ...], grad64: NDArray[np.float64], slip: ShapeSlip | None
+) -> dict[str, NDArray[np.float64]]:
+    """The ways to read the user's gradient that its shape allows, the primary first: as
+    given (and transposed, if square), transposed (axes reversed), reshaped (an axis of
+    size 1 slipped), or summed over a batch axis left in."""
+    readings: dict[str, NDArray[np.float64]] = {}
+    if slip is None:
+        readings["given"] = grad64
+        if grad64.ndim == 2 and grad64.shape[0] == grad64.shape[1] and grad64.shape[0] > 1:
+            readings["transposed"] = np.ascontiguousarray(grad64.T)
+    elif slip == "transposed":
+        readings["transposed"] = np.ascontiguousarray(grad64.T)
+    elif grad64.size == int(np.prod(shape)):
+        readings["reshaped"] = grad64.reshape(shape)
+    elif slip == "batch":
+        summed = _sum_batch_axis(grad64, shape)
+        if summed is not None:
+            readings["summed"] = summed
+    return readings
+
+
+def _sum_batch_axis(
+    grad: NDArray[np.float64], shape: tuple[int, ...]
+) -> NDArray[np.float64] | None:
+    """Sum the batch axis the user forgot to sum, if that gives the parameter's shape."""
+    for axis in range(grad.ndim):
+        summed: NDArray[np.float64] = grad.sum(axis=axis, keepdims=True)
+        if summed.shape == shape:
+            return summed
+        squeezed: NDArray[np.float64] = grad.sum(axis=axis)
+        if squeezed.shape == shape:
+            return squeezed
+    return None
+
+
+def _failed(
+    name: str, shape: tuple[int, ...], grad_shape: tuple[int, ...] | None, diagnosis: Diagnosis
+) -> ParameterOutcome:
+    result = ParameterResult(
+        name=name, shape=shape, grad_shape=grad_shape, passed=False, diagnosis=diagnosis
+    )
+    return ParameterOutcome(result)
