@@ -20,6 +20,7 @@ Public names:
 ``gradcheck.strategies`` (hypothesis) is imported on its own, so hypothesis stays optional.
 """
 
+import sys as _sys
 from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
@@ -65,9 +66,9 @@ def __getattr__(name: str) -> object:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
-    value = getattr(_import_module(home), name)
-    globals()[name] = value
-    return value
+    # Not cached in this module: after a reload of gradcheck's modules (autoreload in a
+    # notebook, pytest's in-process runs) the name gives the class now in use.
+    return getattr(_sys.modules.get(home) or _import_module(home), name)
 
 
 def __dir__() -> list[str]:
