@@ -133,3 +133,156 @@ def test_softmax_loss_convention_without_an_adapter() -> None:
     broken = gradcheck.check_gradients(missing_mean, None, x, args=(y,))
     assert broken["x"].diagnosis.kind == "scaled"
     assert broken["x"].diagnosis.factor == pytest.approx(7.0)
+
+
+# ------------------------------------------------------------ the caller's arrays, untouched
+
+
+def relu_backward_masking_its_cache(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
+    cache[cache <= 0] = 0  # the mask computed in place, on the cached input itself
+    cache[cache > 0] = 1
+    return dout * cache
+
+
+def centering_forward(x: np.ndarray) -> tuple[np.ndarray, None]:
+    x -= x.mean()  # writes into its input
+    return x * 2.0, None
+
+
+@pytest.mark.parametrize(
+    ("forward", "backward", "writer"),
+    [
+        (relu_forward, relu_backward_masking_its_cache, "backward"),
+        (centering_forward, lambda dout, cache: 2.0 * (dout - dout.mean()), "forward"),
+    ],
+)
+def test_a_layer_that_writes_into_its_input_is_mutated_and_the_callers_input_is_unchanged(
+    forward: Any, backward: Any, writer: str
+) -> None:
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    before = x.copy()
+    report = gradcheck.check_layer(forward, backward, x)
+    assert report["x"].diagnosis.kind == "mutated"
+    assert f"the layer's {writer} wrote into x" in report["x"].diagnosis.message
+    assert not report.passed
+    assert np.array_equal(x, before)
+
+
+def test_the_callers_arrays_and_options_are_unchanged_when_the_layer_raises() -> None:
+    x = np.random.default_rng(4).standard_normal((3, 2))
+    options = {"running_mean": np.zeros(2), "calls": 0}
+    before, running = x.copy(), options["running_mean"].copy()
+
+    def forward(x: np.ndarray, options: dict[str, Any]) -> tuple[np.ndarray, Any]:
+        options["running_mean"] += x.mean(axis=0)  # legitimately updated, on a private copy
+        options["calls"] += 1
+        x *= 3.0
+        return x, None
+
+    def backward(dout: np.ndarray, cache: Any) -> np.ndarray:
+        raise RuntimeError("not written yet")
+
+    with pytest.raises(RuntimeError) as excinfo:
+        gradcheck.check_layer(forward, backward, x, options)
+    assert np.array_equal(x, before)
+    assert np.array_equal(options["running_mean"], running)
+    assert options["calls"] == 0
+    (note,) = excinfo.value.__notes__
+    assert "raised by backward() (the layer's backward), called by check_layer" in note
+    assert "ndarray(3, 2)" in note
+
+
+def test_a_backward_that_writes_into_dout_gets_a_note() -> None:
+    def backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
+        dout[cache <= 0] = 0
+        return dout
+
+    x = np.random.default_rng(5).standard_normal((4, 3))
+    report = gradcheck.check_layer(relu_forward, backward, x)
+    assert report.passed, str(report)
+    assert any("wrote into the dout it was given" in note for note in report.notes)
+
+
+# ----------------------------------------------------------------- several outputs, dicts
+
+
+def squares_forward(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Two outputs and a cache, like an LSTM step's (next_h, next_c, cache)."""
+    a = x @ w
+    return np.tanh(a), a * a, (x, w, a)
+
+
+def squares_backward(dtanh: np.ndarray, dsquare: np.ndarray, cache: Any) -> dict[str, Any]:
+    x, w, a = cache
+    da = dtanh * (1 - np.tanh(a) ** 2) + dsquare * 2 * a
+    return {"x": da @ w.T, "w": x.T @ da}
+
+
+def test_a_layer_with_two_outputs_and_dict_gradients_passes(affine_inputs: Any) -> None:
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    report = gradcheck.check_layer(squares_forward, squares_backward, x, w)
+    assert report.passed, str(report)
+    assert [r.name for r in report.results] == ["x", "w"]
+
+
+def test_the_second_output_is_checked_too() -> None:
+    def backward_without_the_square(dtanh: np.ndarray, dsquare: np.ndarray, cache: Any) -> Any:
+        x, w, a = cache
+        da = dtanh * (1 - np.tanh(a) ** 2)
+        return da @ w.T, x.T @ da
+
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    report = gradcheck.check_layer(squares_forward, backward_without_the_square, x, w)
+    assert {r.name for r in report.failed} == {"x", "w"}
+
+
+def test_outputs_says_how_many_values_are_outputs() -> None:
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    report = gradcheck.check_layer(squares_forward, squares_backward, x, w, outputs=2)
+    assert report.passed, str(report)
+    with pytest.raises(TypeError, match="outputs=1 means 1 outputs and a cache"):
+        gradcheck.check_layer(squares_forward, squares_backward, x, w, outputs=1)
+
+
+def test_a_backward_that_returns_none_is_missing_with_a_note() -> None:
+    x = np.random.default_rng(9).standard_normal((4, 3))
+    report = gradcheck.check_layer(relu_forward, lambda dout, cache: None, x)
+    assert report["x"].diagnosis.kind == "missing"
+    assert any("returned None" in note for note in report.notes)
+
+
+def test_forward_and_backward_passed_the_other_way_round_are_named(affine_inputs: Any) -> None:
+    x, w, b = affine_inputs
+    with pytest.raises(TypeError, match="passed the other way round"):
+        gradcheck.check_layer(affine_backward, affine_forward, x, w, b)
+
+
+def test_an_empty_padding_slice_is_named_as_one() -> None:
+    pad = 0
+
+    def padded_forward(x: np.ndarray) -> tuple[np.ndarray, None]:
+        return 2.0 * x, None
+
+    def padded_backward(dout: np.ndarray, cache: None) -> np.ndarray:
+        dx_padded = np.pad(2.0 * dout, ((0, 0), (pad, pad)))
+        return dx_padded[:, pad:-pad]  # empty when pad == 0
+
+    x = np.random.default_rng(10).standard_normal((3, 4))
+    report = gradcheck.check_layer(padded_forward, padded_backward, x)
+    assert report["x"].diagnosis.kind == "shape"
+    assert "an axis of size 0 comes from an empty slice" in report["x"].diagnosis.message
+
+
+def test_the_callers_arrays_are_unchanged_when_the_user_interrupts() -> None:
+    def interrupted_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
+        cache[cache <= 0] = 0  # written first, into the cache...
+        raise KeyboardInterrupt  # ...then Ctrl-C
+
+    x = np.random.default_rng(11).standard_normal((4, 3))
+    before = x.copy()
+    with pytest.raises(KeyboardInterrupt):
+        gradcheck.check_layer(relu_forward, interrupted_backward, x)
+    assert np.array_equal(x, before)

@@ -216,7 +216,7 @@ class _Check:
                 shape=tuple(snapshot.shape),
                 grad_shape=None if grad is None else tuple(grad.shape),
                 passed=False,
-                diagnosis=diagnose.nonfinite_loss_at_x(f0),
+                diagnosis=diagnose.nonfinite_loss(str(f0)),
             )
             for name, snapshot, grad in zip(
                 self.layout.names, self.evaluator.snapshots, grads, strict=True

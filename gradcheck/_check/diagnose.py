@@ -63,30 +63,42 @@ def nonfinite_gradient(name: str, grad64: NDArray[np.float64]) -> Diagnosis:
     )
 
 
-def nonfinite_loss_at_x(f0: float) -> Diagnosis:
-    return Diagnosis(
-        "nonfinite",
-        None,
-        f"the loss itself is {f0} at the given parameters, so nothing can be compared: make "
-        "the loss finite first (log of 0? exp overflow?)",
+def nonfinite_loss(where: str | None, error: Exception | None = None) -> Diagnosis:
+    """The loss was not finite: at ``x`` itself (``where`` is its value), or near the
+    parameter ``where`` (``error`` says where exactly)."""
+    if error is None:
+        text = (
+            f"the loss itself is {where} at the given parameters, so nothing can be compared: "
+            "make the loss finite first (log of 0? exp overflow?)"
+        )
+    else:
+        text = (
+            f"{error}: the loss overflows or hits a log/division of 0 near {where}; make it "
+            "numerically stable (e.g. log-sum-exp for softmax)"
+        )
+    return Diagnosis("nonfinite", None, text)
+
+
+def mutated(name: str, writer: str | None = None) -> Diagnosis:
+    """The loss (or check_layer's ``writer``, forward or backward) wrote into ``name``."""
+    if writer is None:
+        return Diagnosis(
+            "mutated",
+            None,
+            f"the loss (or gradient function) wrote into {name} while it was being checked: "
+            "it must not modify its inputs in place (copy before +=, -=, or masked assignment)",
+        )
+    how = (
+        "through its cache, which holds the input itself (a mask computed in place, x[x <= 0] = 0?)"
+        if writer == "backward"
+        else "(an in-place +=, -= or masked assignment on the input?)"
     )
-
-
-def nonfinite_loss_near(name: str, error: Exception) -> Diagnosis:
-    return Diagnosis(
-        "nonfinite",
-        None,
-        f"{error}: the loss overflows or hits a log/division of 0 near {name}; make it "
-        "numerically stable (e.g. log-sum-exp for softmax)",
-    )
-
-
-def mutated(name: str) -> Diagnosis:
     return Diagnosis(
         "mutated",
         None,
-        f"the loss (or gradient function) wrote into {name} while it was being checked: it "
-        "must not modify its inputs in place (copy before +=, -=, or masked assignment)",
+        f"the layer's {writer} wrote into {name} {how}: in a network the next call, or "
+        f"another layer, would see the changed {name}. Copy before changing it (e.g. "
+        f"{name} = {name}.copy()); your {name} was left unchanged",
     )
 
 

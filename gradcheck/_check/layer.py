@@ -1,60 +1,33 @@
 """check_layer: check a layer written as ``forward(*inputs) -> (out, cache)`` and
-``backward(dout, cache) -> gradients in input order`` (the cs231n convention).
+``backward(dout, cache) -> gradients`` (the cs231n convention), with several outputs too.
 
-A layer has no loss, so one is made: ``L = Σ out ⊙ dout`` with a fixed random upstream
-gradient ``dout``. Then ``∂L/∂input`` is exactly what ``backward(dout, cache)`` must return,
-and :func:`check_gradients` checks it.
+A layer has no loss, so one is made: ``L = Σₖ Σ outₖ ⊙ doutₖ`` with fixed random upstream
+gradients ``doutₖ``. Then ``∂L/∂input`` is exactly what ``backward(dout_1, ..., cache)``
+must return, and :func:`check_gradients` checks it. Forward and backward only ever see
+private copies of the inputs (:mod:`.layer_calls`).
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gradcheck._check import diagnose, notes
 from gradcheck._check.check import check_gradients
+from gradcheck._check.layer_calls import LayerCalls, check_signatures
 from gradcheck._check.report import GradientReport
-
-
-def _input_names(forward: Callable[..., Any], count: int) -> list[str]:
-    try:
-        parameters = list(inspect.signature(forward).parameters.values())
-    except (TypeError, ValueError):
-        parameters = []
-    names = []
-    for i in range(count):
-        if i < len(parameters) and parameters[i].kind in (
-            inspect.Parameter.POSITIONAL_ONLY,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        ):
-            names.append(parameters[i].name)
-        else:
-            names.append(f"inputs[{i}]")
-    return names
-
-
-def _split_output(value: object, forward: Callable[..., Any]) -> tuple[NDArray[Any], object]:
-    name = getattr(forward, "__name__", "forward")
-    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], np.ndarray)):
-        raise TypeError(
-            f"{name} must return (out, cache) with out a NumPy array; got "
-            f"{type(value).__name__}. check_layer is for the forward/backward pair "
-            "convention; for a loss function use check_gradients"
-        )
-    out, cache = value
-    if out.dtype.kind != "f":
-        raise TypeError(f"{name}'s output has dtype {out.dtype}; it must be floating point")
-    return out, cache
 
 
 def check_layer(
     forward: Callable[..., Any],
-    backward: Callable[[Any, Any], Any],
+    backward: Callable[..., Any],
     *inputs: Any,
     seed: int | None = 0,
+    outputs: int | None = None,
     **check_options: Any,
 ) -> GradientReport:
     """Check a layer's backward against finite differences of its forward.
@@ -63,15 +36,21 @@ def check_layer(
     >>> report["w"].passed                                                        # doctest: +SKIP
 
     Args:
-        forward: ``forward(*inputs) -> (out, cache)``.
-        backward: ``backward(dout, cache)`` returning one gradient per floating-point input,
-            in input order (a tuple, or a single array when there is one such input).
-            Integer arrays (labels, indices) and other arguments (option dicts, scalars)
-            are passed to ``forward`` unchanged and get no gradient; a backward that also
-            returns ``None`` in their places is accepted.
-        inputs: the layer's inputs, as ``forward`` takes them positionally. Never modified.
-        seed: seeds the upstream gradient ``dout`` (standard normal, shaped like ``out``)
-            and the check's random directions.
+        forward: ``forward(*inputs) -> (out, cache)``, or ``(out_1, ..., out_k, cache)``
+            for a layer with k outputs (an LSTM step's ``(next_h, next_c, cache)``).
+        backward: ``backward(dout, cache)`` (``backward(dout_1, ..., dout_k, cache)``)
+            returning one gradient per floating-point input, in input order (a tuple, or
+            one array when there is one such input), or a dict of gradients by
+            ``forward``'s argument names. Integer arrays (labels, indices) and other
+            arguments (option dicts, scalars) get no gradient; ``None`` in their places
+            is accepted.
+        inputs: the layer's inputs, as ``forward`` takes them positionally. Never modified:
+            forward and backward get private copies, and a call that writes into a
+            floating-point input is reported as ``mutated``.
+        seed: seeds the upstream gradients (standard normal, shaped like each output) and
+            the check's random directions.
+        outputs: how many outputs ``forward`` returns before its cache; by default all the
+            values it returns but the last.
         check_options: passed to :func:`check_gradients` (``full=True``, ...).
 
     Returns:
@@ -79,56 +58,79 @@ def check_layer(
         parameters (``x``, ``w``, ``b``, ...).
     """
     __tracebackhide__ = True
-    checked = [
-        i
-        for i, value in enumerate(inputs)
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f"
-    ]
-    if not checked:
+    for role, fn in (("forward", forward), ("backward", backward)):
+        if not callable(fn):
+            raise TypeError(f"check_layer's {role} must be callable; got {type(fn).__name__}")
+    calls = LayerCalls(forward, backward, inputs, outputs)
+    if not calls.checked:
         raise TypeError(
             "check_layer found no floating-point array among the inputs, so there is "
             "nothing to check: pass the layer's inputs as forward takes them"
         )
-    names = _input_names(forward, len(inputs))
-    out, cache = _split_output(forward(*inputs), forward)
-    rng = np.random.default_rng(seed)
-    dout = rng.standard_normal(out.shape).astype(out.dtype)
-    dout64 = dout.astype(np.float64)
-
-    def with_params(params: list[NDArray[Any]]) -> list[Any]:
-        full = list(inputs)
-        for position, array in zip(checked, params, strict=True):
-            full[position] = array
-        return full
+    check_signatures(forward, backward, inputs)
+    douts, returned = calls.first_pass(np.random.default_rng(seed))
+    douts64 = [d.astype(np.float64) for d in douts]
+    shapes = [d.shape for d in douts]
 
     def loss(params: list[NDArray[Any]]) -> float:
-        out_now, _ = _split_output(forward(*with_params(params)), forward)
-        if out_now.shape != out.shape:
-            raise ValueError(f"the output's shape changed from {out.shape} to {out_now.shape}")
-        # Elementwise product and numpy's pairwise sum, not np.vdot: BLAS's dot product
-        # rounds differently on different CPUs, and a layer's check should not.
-        return float(np.sum(out_now.astype(np.float64) * dout64))
+        replaced = dict(zip(calls.checked, params, strict=True))
+        outs, _, _ = calls.run_forward(replaced, "at perturbed inputs")
+        total = 0.0
+        for k, (out, dout64) in enumerate(zip(outs, douts64, strict=True)):
+            if out.shape != shapes[k]:
+                raise ValueError(f"output {k}'s shape changed from {shapes[k]} to {out.shape}")
+            # Elementwise product and numpy's pairwise sum, not np.vdot: BLAS's dot product
+            # rounds differently on different CPUs, and a layer's check should not.
+            total += float(np.sum(out.astype(np.float64) * dout64))
+        return total
 
-    grads = backward(dout, cache)
-    if isinstance(grads, np.ndarray):
-        grads = (grads,)
-    if not isinstance(grads, tuple | list):
-        raise TypeError(
-            f"backward must return a tuple of gradients (or one array); got {type(grads).__name__}"
-        )
-    if len(grads) == len(inputs) and len(inputs) != len(checked):
-        grads = [grads[i] for i in checked]
-    elif len(grads) != len(checked):
-        raise TypeError(
-            f"backward returned {len(grads)} gradients, but the layer has {len(checked)} "
-            f"floating-point inputs ({', '.join(names[i] for i in checked)}): return one "
-            "gradient per input, in the order forward takes them"
-        )
-    return check_gradients(
+    report = check_gradients(
         loss,
-        list(grads),
-        [inputs[i] for i in checked],
-        names=[names[i] for i in checked],
+        _gradients(calls, returned),
+        [calls.snapshots[i] for i in calls.checked],
+        names=[calls.names[i] for i in calls.checked],
         seed=seed,
         **check_options,
     )
+    return _with_writes(report, calls, returned_none=returned is None)
+
+
+def _gradients(calls: LayerCalls, returned: object) -> list[Any]:
+    """What backward returned, one entry per checked input (``None`` where missing)."""
+    checked = calls.checked
+    if returned is None:
+        return [None] * len(checked)
+    if isinstance(returned, np.ndarray):
+        returned = (returned,)
+    if isinstance(returned, Mapping):
+        return [returned.get(calls.names[i]) for i in checked]
+    if not isinstance(returned, tuple | list):
+        raise TypeError(
+            f"{calls.backward_name} must return a tuple of gradients (or one array, or a dict "
+            f"by input name); got {type(returned).__name__}"
+        )
+    if len(returned) == len(calls.inputs) and len(calls.inputs) != len(checked):
+        return [returned[i] for i in checked]
+    if len(returned) != len(checked):
+        raise TypeError(
+            f"{calls.backward_name} returned {len(returned)} gradients, but the layer has "
+            f"{len(checked)} floating-point inputs ({', '.join(calls.names[i] for i in checked)}):"
+            " return one gradient per input, in the order forward takes them"
+        )
+    return list(returned)
+
+
+def _with_writes(report: GradientReport, calls: LayerCalls, returned_none: bool) -> GradientReport:
+    """The report, with ``mutated`` for every input forward or backward wrote into, and
+    notes when backward wrote into ``dout`` or returned nothing."""
+    results = list(report.results)
+    for position, caller in calls.writers.items():
+        k = calls.checked.index(position)
+        diagnosis = diagnose.mutated(results[k].name, caller)
+        results[k] = dataclasses.replace(results[k], passed=False, diagnosis=diagnosis)
+    said = report.notes
+    if calls.dout_written:
+        said = (*said, notes.backward_wrote_dout(calls.backward_name))
+    if returned_none:
+        said = (*said, notes.backward_returned_none(calls.backward_name))
+    return dataclasses.replace(report, results=tuple(results), notes=said)

@@ -22,6 +22,21 @@ def noise_flaw(flaw: str, resolution: float) -> str:
     )
 
 
+def backward_wrote_dout(backward: str) -> str:
+    return (
+        f"{backward}() wrote into the dout it was given: harmless for this check, but in a "
+        "network where one upstream gradient feeds two branches the second branch would "
+        "get the changed values; copy it first (dout = dout.copy())"
+    )
+
+
+def backward_returned_none(backward: str) -> str:
+    return (
+        f"{backward}() returned None: it must return the gradient of each floating-point "
+        "input (return dx, or return dx, dw, db; a missing return statement?)"
+    )
+
+
 def no_verdict(name: str) -> str:
     return (
         f"{name}: no verdict: every probe crossed kinks closer together than the loss's "

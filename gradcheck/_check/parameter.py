@@ -48,7 +48,7 @@ class ParameterChecker:
         try:
             probes = self._probe(index, grad, readings)
         except NonFiniteLossError as error:
-            return _failed(name, shape, grad_shape, diagnose.nonfinite_loss_near(name, error))
+            return _failed(name, shape, grad_shape, diagnose.nonfinite_loss(name, error))
         if index in self.evaluator.mutated:
             return _failed(name, shape, grad_shape, diagnose.mutated(name))
         evidence = Evidence(

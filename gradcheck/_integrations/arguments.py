@@ -1,4 +1,8 @@
-"""Where a decorated backward's parameters are among its arguments, and what they are called."""
+"""Where a decorated backward's parameters are among its arguments, and what they are called.
+
+The parameters are one argument (a dict or a list/tuple of arrays), or the ``.params`` of
+one: a model's ``self.params`` when the backward is a method.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 __all__ = ["ParamsArgument", "by_name", "checked_names"]
+
+_NONE = object()  # no .params at all
 
 
 def checked_names(names: Sequence[str] | None) -> list[str] | None:
@@ -62,8 +68,26 @@ def _resolve(fn: Callable[..., Any], params_arg: int | str) -> tuple[int | None,
     return None, params_arg
 
 
-def _unpacked_names(fn: Callable[..., Any], arg_name: str) -> list[str] | None:
-    """Names from ``W1, b1, W2 = parameters`` in ``fn``'s body, if it unpacks its params."""
+def _is_container(value: object) -> bool:
+    return isinstance(value, Mapping) or (
+        isinstance(value, Sequence) and not isinstance(value, str)
+    )
+
+
+def _reads(node: ast.expr, arg_name: str, model: bool) -> bool:
+    """Whether ``node`` is the parameters: ``parameters``, or a model's ``self.params``."""
+    if model:
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "params"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == arg_name
+        )
+    return isinstance(node, ast.Name) and node.id == arg_name
+
+
+def _unpacked_names(fn: Callable[..., Any], arg_name: str, model: bool) -> list[str] | None:
+    """Names from ``W1, b1, W2 = parameters`` (or ``= self.params``) in ``fn``'s body."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
@@ -71,8 +95,7 @@ def _unpacked_names(fn: Callable[..., Any], arg_name: str) -> list[str] | None:
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == arg_name
+            and _reads(node.value, arg_name, model)
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Tuple | ast.List)
             and all(isinstance(elt, ast.Name) for elt in node.targets[0].elts)
@@ -84,7 +107,7 @@ def _unpacked_names(fn: Callable[..., Any], arg_name: str) -> list[str] | None:
 
 
 class ParamsArgument:
-    """The argument of a decorated backward that holds the parameters.
+    """The argument of a decorated backward that holds the parameters (or the model).
 
     Attributes:
         position: its position in a call (-1 when it can only be passed by keyword).
@@ -116,35 +139,47 @@ class ParamsArgument:
             "that holds the parameters"
         )
 
-    def find_container(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The parameters, after checking that they are a dict or a list/tuple."""
-        params = self.find(args, kwargs)
-        if not isinstance(params, Mapping) and (
-            not isinstance(params, Sequence) or isinstance(params, str)
-        ):
-            raise TypeError(
-                f"{self._fn_name}()'s parameters ({self._where('argument')}) are a "
-                f"{type(params).__name__}: they must be a dict name -> array or a list of "
-                "arrays (set params_arg= if they are another argument)"
-            )
-        return params
+    def find_container(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
+        """The parameters (a dict or a list/tuple), and whether they are a model's.
 
-    def names_for(self, params: Any) -> list[str] | None:
+        The argument holds them itself, or it is a model (``self`` on a method) whose
+        ``.params`` holds them; then the second item is ``True``.
+        """
+        given = self.find(args, kwargs)
+        if _is_container(given):
+            return given, False
+        own = getattr(given, "params", _NONE)
+        if _is_container(own):
+            return own, True
+        what = f"a {type(given).__name__}, " + (
+            "which has no .params" if own is _NONE else f"whose .params is a {type(own).__name__}"
+        )
+        raise TypeError(
+            f"{self._fn_name}()'s parameters ({self._where('argument')}) are {what}: they "
+            "must be a dict name -> array or a list of arrays, or an object whose .params "
+            "is one (on a model's method: keep the parameters in self.params); set "
+            "params_arg= if the parameters are another argument"
+        )
+
+    def names_for(self, params: Any, model: bool = False) -> list[str] | None:
         """The names of a list of parameters (``None`` for a dict, which has its own).
 
         From ``names=``, else from an unpacking in the function's body, else
-        ``parameters[0]``, ``parameters[1]``, ... (after the argument's name).
+        ``parameters[0]``, ``parameters[1]``, ... (after the argument's name; for a
+        model's, ``self.params[0]``, ...).
         """
         if isinstance(params, Mapping):
             return None
         if self._list_names is None:
             chosen = self._given_names
             if chosen is None and self.name is not None:
-                inferred = _unpacked_names(self._fn, self.name)
+                inferred = _unpacked_names(self._fn, self.name, model)
                 if inferred is not None and len(inferred) == len(params):
                     chosen = inferred
             if chosen is None:
-                chosen = [f"{self.name or 'params'}[{i}]" for i in range(len(params))]
+                prefix = self.name or "params"
+                prefix = f"{prefix}.params" if model else prefix
+                chosen = [f"{prefix}[{i}]" for i in range(len(params))]
             self._list_names = chosen
         if len(self._list_names) != len(params):
             raise TypeError(

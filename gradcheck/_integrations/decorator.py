@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import numpy as np
 
@@ -26,17 +26,19 @@ if TYPE_CHECKING:
     from gradcheck._check.report import GradientReport
     from gradcheck._shapes.annotations import AnnotationChecker
 
-__all__ = ["CheckState", "CheckedFunction", "checked_backward"]
+__all__ = ["CheckState", "CheckedFunction", "CheckedMethod", "checked_backward"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 
 
 class CheckState:
     """What a ``@checked_backward`` function has done so far: ``backward.gradcheck``.
 
     Attributes:
-        calls: how many times it was called (not counting calls under ``GRADCHECK=never``).
+        calls: how many times it was called (not counting calls under ``GRADCHECK=never``,
+            nor calls that returned a prediction instead of ``(loss, grads)``).
         checks: how many of those ran the finite-difference check.
         last_report: the :class:`~gradcheck.GradientReport` of the last check, or ``None``.
     """
@@ -59,13 +61,31 @@ class CheckState:
         return f"<CheckState calls={self.calls} checks={self.checks} last passed={passed}>"
 
 
+class CheckedMethod(Protocol[_R_co]):
+    """A :class:`CheckedFunction` method, bound to its instance: ``net.backward``."""
+
+    gradcheck: CheckState
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _R_co: ...
+
+
 class CheckedFunction(Protocol, Generic[_P, _R]):
-    """A function decorated by :func:`checked_backward`: call it like the original."""
+    """A function decorated by :func:`checked_backward`: call it like the original.
+
+    On a class it is a method, like the original: ``net.backward(X, y)`` passes ``net``.
+    """
 
     gradcheck: CheckState
     __wrapped__: Callable[_P, _R]
 
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+
+    @overload
+    def __get__(
+        self, instance: None, owner: type[Any] | None = None
+    ) -> CheckedFunction[_P, _R]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> CheckedMethod[_R]: ...
 
 
 def _check_options_valid(check_options: dict[str, Any]) -> None:
@@ -77,7 +97,7 @@ def _check_options_valid(check_options: dict[str, Any]) -> None:
     signature = inspect.signature(check_gradients)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     # The decorator supplies these itself, from each call.
-    reserved = ("loss", "grads", "params", "args", "kwargs", "names")
+    reserved = ("loss", "grads", "params", "args", "kwargs", "names", "inplace")
     unknown = [
         name
         for name in check_options
@@ -101,7 +121,7 @@ def checked_backward(
 ) -> Callable[[Callable[_P, _R]], CheckedFunction[_P, _R]]:
     """Decorate a hand-written backward so that its gradients are checked where it runs.
 
-    Three shapes of code are supported:
+    Four shapes of code are supported:
 
     1. A backward with a separate loss, both taking the same arguments::
 
@@ -135,16 +155,35 @@ def checked_backward(
                W1, b1, W2, b2, W3, b3 = parameters
                ...
 
-       The rule behind all three: **the loss takes exactly the arguments of the decorated
+       The rule behind these three: **the loss takes exactly the arguments of the decorated
        function, with the parameters replaced by perturbed copies**. When the other
        arguments were computed from the parameters (activations), the loss must redo that
        computation from the parameters it is given, or the finite differences would not
        see the change.
 
-    Parameters are a dict name -> array, or a list/tuple of arrays. A list's names come from
-    ``names=``, else from an unpacking ``W1, b1, ... = parameters`` in the function's body,
-    else they are ``parameters[0]``, ``parameters[1]``, ... (after the argument's name).
-    Gradients have the parameters' structure: the same keys, or the same order.
+    4. A method of a model that keeps its parameters in ``self.params`` (a dict or a list),
+       with the loss another method, passed unbound, or the method returning
+       ``(loss, grads)`` itself (cs231n's ``model.loss(X, y)``)::
+
+           class TwoLayerNet:
+               def loss(self, X, y):  # reads self.params; -> float
+                   ...
+
+               @gradcheck.checked_backward(loss)
+               def backward(self, X, y):  # -> {"W1": dW1, ...}, keys of self.params
+                   ...
+
+       The gradients must have the keys and shapes of ``self.params``. The loss is called
+       as ``loss(self, X, y)`` while the check perturbs ``self.params``' arrays in place;
+       they are restored bit for bit after every call, also when the loss raises. A call
+       of a ``(loss, grads)`` method that returns an array instead (``model.loss(X)``: the
+       scores, at test time) is passed through, neither checked nor counted.
+
+    Parameters are a dict name -> array, or a list/tuple of arrays, or an object whose
+    ``.params`` is one. A list's names come from ``names=``, else from an unpacking
+    ``W1, b1, ... = parameters`` (or ``= self.params``) in the function's body, else they
+    are ``parameters[0]``, ``parameters[1]``, ... (after the argument's name). Gradients
+    have the parameters' structure: the same keys, or the same order.
 
     On every call (cheap: a few tuple comparisons) the gradients' keys and shapes must
     equal the parameters'; otherwise :class:`GradientShapeError` (an ``AssertionError``)
@@ -171,7 +210,8 @@ def checked_backward(
             N + 1, 2N + 1, ... (every N-th call, starting with the first). The environment
             variable ``GRADCHECK`` (same values) overrides ``when`` for the whole process;
             ``GRADCHECK=never`` turns the wrapper into a plain call with no checks at all.
-        params_arg: which argument holds the parameters: its position (default 0) or name.
+        params_arg: which argument holds the parameters (or the model whose ``.params``
+            hold them): its position (default 0, ``self`` on a method) or name.
         names: names for a list/tuple of parameters, in order (ignored for a dict).
         **check_options: passed to :func:`gradcheck.check_gradients` (e.g. ``seed=1``,
             ``full=True``).
@@ -257,10 +297,15 @@ class _CheckedBackward:
             if due or calls == 1:
                 return self.checked_call(args, kwargs, due)
             result = fn(*args, **kwargs)
-            given = args[position] if 0 <= position < len(args) else params.find(args, kwargs)
             grads = gradients(result)
-            if not fits(given, grads):
-                check_structure(self.name, given, grads, params.names_for(given))
+            if grads is None:  # a prediction, not a backward: not counted
+                state.calls -= 1
+                return result
+            given = args[position] if 0 <= position < len(args) else params.find(args, kwargs)
+            if not fits(given, grads):  # or the parameters are a model's .params
+                given, model = params.find_container(args, kwargs)
+                if not fits(given, grads):
+                    check_structure(self.name, given, grads, params.names_for(given, model))
             return result
 
         wrapper = cast(CheckedFunction[Any, Any], checked)
@@ -275,8 +320,8 @@ class _CheckedBackward:
     def checked_call(self, args: tuple[Any, ...], kwargs: dict[str, Any], due: bool) -> Any:
         """A call with the shape and annotation checks, and the finite differences if due."""
         __tracebackhide__ = True
-        params = self.params.find_container(args, kwargs)
-        labels = self.params.names_for(params)
+        params, model = self.params.find_container(args, kwargs)
+        labels = self.params.names_for(params, model)
         check_shapes = functools.partial(self.check_shapes, params, labels)
         annotations = self.annotations
         if annotations is None:
@@ -284,19 +329,30 @@ class _CheckedBackward:
             check_shapes(result)
         else:  # the gradients' shapes are checked before the return annotation
             result = annotations.call(args, kwargs, check_shapes)
-        if due:
-            self.run_check(args, kwargs, params, self.gradients(result), labels)
+        grads = self.gradients(result)
+        if grads is None:  # a prediction, not a backward: not counted, so not the first
+            self.state.calls -= 1
+        elif due:
+            self.run_check(args, kwargs, (params, model), grads, labels)
         return result
 
     def check_shapes(self, params: Any, labels: list[str] | None, result: Any) -> None:
         __tracebackhide__ = True
-        check_structure(self.name, params, self.gradients(result), labels)
+        grads = self.gradients(result)
+        if grads is not None:
+            check_structure(self.name, params, grads, labels)
 
     def gradients(self, result: Any) -> Any:
-        """The gradients in the function's result."""
+        """The gradients in the function's result; ``None`` for a prediction.
+
+        A function that returns ``(loss, grads)`` may also return an array: cs231n's
+        ``model.loss(X)`` without labels returns the scores. Such a call is no backward.
+        """
         if self.returns_loss_too:
             if type(result) is tuple and len(result) == 2:
                 return result[1]
+            if isinstance(result, np.ndarray):
+                return None
             raise TypeError(
                 f"{self.name}() returned a {type(result).__name__}, but @checked_backward() "
                 "without a loss expects (loss, grads): return both, or pass the loss, "
@@ -310,25 +366,54 @@ class _CheckedBackward:
         self,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        params: Any,
+        params: tuple[Any, bool],
         grads: Any,
         labels: list[str] | None,
     ) -> None:
-        """Compare the gradients with finite differences of the loss; raise if they differ."""
+        """Compare the gradients with finite differences of the loss; raise if they differ.
+
+        ``params`` is (the parameters, whether they are a model's ``.params``).
+        """
         __tracebackhide__ = True
         from gradcheck._check.check import check_gradients
 
-        def loss_of(perturbed: dict[str, Any]) -> Any:
-            new_args, new_kwargs = self.params.replaced(args, kwargs, perturbed, labels)
-            out = self.loss(*new_args, **new_kwargs)
-            return out[0] if type(out) is tuple else out
-
-        named_grads, named_params = by_name(grads, labels), by_name(params, labels)
-        report = check_gradients(loss_of, named_grads, named_params, **self.check_options)
+        container, model = params
+        named_grads, named_params = by_name(grads, labels), by_name(container, labels)
+        if model:  # our copies: a model may reuse its gradient arrays from call to call
+            named_grads = {
+                k: np.copy(g) if isinstance(g, np.ndarray) else g for k, g in named_grads.items()
+            }
+        loss = self.loss_of(args, kwargs, labels, model)
+        report = check_gradients(
+            loss, named_grads, named_params, inplace=model, **self.check_options
+        )
         self.state.checks += 1
         self.state.last_report = report
         if not report.passed:
             raise self.mismatch(report)
+
+    def loss_of(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], labels: list[str] | None, model: bool
+    ) -> Callable[..., Any]:
+        """The loss as check_gradients calls it.
+
+        With a model's parameters, ``loss(model, *args)`` with no arguments of its own: the
+        check perturbs the model's arrays in place and restores them bit for bit after every
+        call. Otherwise ``loss(perturbed)``: this call's arguments with the parameters
+        replaced by the check's copies.
+        """
+
+        def value(out: Any) -> Any:
+            return out[0] if type(out) is tuple else out
+
+        if model:
+            return lambda: value(self.loss(*args, **kwargs))
+
+        def loss_of(perturbed: dict[str, Any]) -> Any:
+            new_args, new_kwargs = self.params.replaced(args, kwargs, perturbed, labels)
+            return value(self.loss(*new_args, **new_kwargs))
+
+        return loss_of
 
     def mismatch(self, report: GradientReport) -> GradientMismatch:
         """The error for a failed check, with a note that says which call it was."""

@@ -69,4 +69,10 @@ def describe_shape_slip(
             f"{head}: it still has the batch axis, so the gradient was not summed "
             "over the examples (sum over the batch axis, e.g. np.sum(..., axis=0))"
         )
+    if 0 in grad_shape and 0 not in param_shape:
+        return (
+            f"{head}: an axis of size 0 comes from an empty slice (a[p:-p] is empty when "
+            "p = 0: write a[p:a.shape[i] - p]); a gradient must have exactly its "
+            "parameter's shape"
+        )
     return f"{head}: a gradient must have exactly its parameter's shape"

@@ -1,0 +1,44 @@
+"""The registry of planted bugs: each wrong backward (or loss) says, where it is written,
+which layer it belongs to and what check_layer must call each parameter it breaks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+Wrong = TypeVar("Wrong", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class PlantedBug:
+    """A wrong backward on one layer (a key of cases.LAYERS or cases.LOSSES).
+
+    ``failing`` maps each broken parameter to the diagnosis kind it must get; every other
+    parameter must pass. ``factor`` is the diagnosis factor of a ``"scaled"`` bug.
+    """
+
+    layer: str
+    wrong: Callable[..., Any]
+    failing: Mapping[str, str]
+    factor: float | None = None
+
+    @property
+    def id(self) -> str:
+        """How a test names it: the function, and the layer it is checked on."""
+        return f"{self.wrong.__name__} on {self.layer}"
+
+
+PLANTED: list[PlantedBug] = []
+
+
+def planted_bug(
+    *layers: str, factor: float | None = None, **failing: str
+) -> Callable[[Wrong], Wrong]:
+    """Register the decorated function as a bug of each of ``layers``."""
+
+    def register(wrong: Wrong) -> Wrong:
+        PLANTED.extend(PlantedBug(layer, wrong, failing, factor) for layer in layers)
+        return wrong
+
+    return register
