@@ -286,3 +286,9 @@ def test_the_callers_arrays_are_unchanged_when_the_user_interrupts() -> None:
     with pytest.raises(KeyboardInterrupt):
         gradcheck.check_layer(relu_forward, interrupted_backward, x)
     assert np.array_equal(x, before)
+
+
+def test_a_loss_layer_passed_as_a_forward_is_pointed_to_check_gradients() -> None:
+    x, y = np.random.default_rng(12).standard_normal((7, 4)), np.arange(7) % 4
+    with pytest.raises(TypeError, match=r"check_gradients\(lambda x: softmax_loss\(x, y\)"):
+        gradcheck.check_layer(softmax_loss, lambda dout, cache: None, x, y)

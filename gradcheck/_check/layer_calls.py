@@ -15,6 +15,18 @@ from numpy.typing import NDArray
 
 from gradcheck._check.inputs import bitwise_equal
 
+#: For a loss layer passed as a forward (``svm_loss(x, y) -> (loss, dx)``).
+_LOSS_LAYER = (
+    ". A loss layer that returns (loss, dx) is checked with check_gradients: "
+    "gradcheck.check_gradients(lambda x: {name}(x, y), None, x)"
+)
+
+
+def _what(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    return f"a {type(value).__name__}"
+
 
 def _shapes(values: Sequence[Any]) -> str:
     return ", ".join(
@@ -120,10 +132,12 @@ class LayerCalls:
         outputs = list(value[:count])
         for k, out in enumerate(outputs):
             if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
-                what = out.dtype if isinstance(out, np.ndarray) else type(out).__name__
+                loss_layer = "" if isinstance(out, np.ndarray) else _LOSS_LAYER
+                loss_layer = loss_layer.format(name=self.forward_name)
                 raise TypeError(
-                    f"{self.forward_name}'s output {k} is {what}, not a floating-point array: "
-                    f"it must return {shape} (set outputs= if the cache is not the last value)"
+                    f"{self.forward_name}'s output {k} is {_what(out)}, not an array of floats: "
+                    f"it must return {shape.rstrip(',')} (set outputs= if the cache is not "
+                    f"the last value){loss_layer}"
                 )
         return outputs, value[-1]
 
