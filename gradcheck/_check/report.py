@@ -3,11 +3,12 @@ how the report is shown (a table in the terminal, HTML in a notebook)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from gradcheck._check.render_html import as_html
+from gradcheck._check.render_text import as_text
 from gradcheck._numerics.stencil import error_ratio
 from gradcheck.errors import GradientMismatch
 
@@ -102,20 +103,6 @@ class ParameterResult:
         return error_ratio(self.error, self.tolerance)
 
 
-def _fmt(value: float) -> str:
-    return "-" if value != value else f"{value: .4e}"
-
-
-def _fmt_index(result: ParameterResult) -> str:
-    if result.method == "none":
-        return "-"
-    if result.method == "joint":
-        return "joint"
-    if result.worst_index is None:
-        return "direction"
-    return str(result.worst_index)
-
-
 @dataclass(frozen=True)
 class GradientReport:
     """All parameters' verdicts, in the order of ``params``.
@@ -174,73 +161,11 @@ class GradientReport:
 
     # ---------------------------------------------------------------- presentation
 
-    def _rows(self) -> list[tuple[str, ...]]:
-        header: tuple[str, ...] = (
-            "param",
-            "shape",
-            "verdict",
-            "worst at",
-            "analytic",
-            "numeric",
-            "err/tol",
-        )
-        rows: list[tuple[str, ...]] = [header]
-        for r in self.results:
-            rows.append(
-                (
-                    r.name,
-                    str(r.shape),
-                    r.diagnosis.kind if not r.passed else "ok",
-                    _fmt_index(r),
-                    _fmt(r.analytic),
-                    _fmt(r.numeric),
-                    "-" if r.method == "none" else f"{r.error_ratio:.2g}",
-                )
-            )
-        return rows
-
-    def _headline(self) -> str:
-        bad = len(self.failed)
-        total = len(self.results)
-        verdict = "all gradients ok" if bad == 0 else f"{bad} of {total} gradients wrong"
-        return f"gradcheck: {verdict} ({self.loss_calls} loss calls, noise ≈ {self.noise:.1e})"
-
     def __str__(self) -> str:
-        rows = self._rows()
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = [self._headline()]
-        for row in rows:
-            lines.append(
-                "  ".join(
-                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
-                ).rstrip()
-            )
-        for r in self.results:
-            if not r.passed:
-                lines.append(f"- {r.name}: {r.diagnosis.message}")
-        lines.extend(f"* {note}" for note in self.notes)
-        return "\n".join(lines)
+        return as_text(self)
 
     def __repr__(self) -> str:
         return f"<GradientReport passed={self.passed} params={[r.name for r in self.results]}>"
 
     def _repr_html_(self) -> str:
-        rows = self._rows()
-        head = "".join(f"<th>{html.escape(cell)}</th>" for cell in rows[0])
-        body = []
-        for r, row in zip(self.results, rows[1:], strict=True):
-            colour = "#e6f4ea" if r.passed else "#fce8e6"
-            cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
-            body.append(f'<tr style="background:{colour}">{cells}</tr>')
-        messages = "".join(
-            f"<li><b>{html.escape(r.name)}</b>: {html.escape(r.diagnosis.message)}</li>"
-            for r in self.results
-            if not r.passed
-        )
-        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
-        return (
-            f"<div><p>{html.escape(self._headline())}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            + (f"<ul>{messages}{notes}</ul>" if messages or notes else "")
-            + "</div>"
-        )
+        return as_html(self)
