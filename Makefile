@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
-#   make demo   - the main job: train the reference nets and check their gradients
+#   make demo   - the main job: train the reference nets, check them, catch planted slips
 #   make test   - everything: lint, types, tests, and the tests again on the oldest versions
 #                 that pyproject.toml allows (make test-oldest)
 PYTHON ?= python3

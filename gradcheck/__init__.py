@@ -1,23 +1,40 @@
-"""gradcheck: trustworthy, readable checks for hand-written NumPy backpropagation.
+"""Trustworthy, readable checks for hand-written NumPy backpropagation.
 
->>> import gradcheck
->>> report = gradcheck.check_gradients(loss, grads, params)   # doctest: +SKIP
->>> print(report)                                             # doctest: +SKIP
+    import gradcheck
+    report = gradcheck.check_gradients(loss, grads, params)
+    print(report)   # a row per parameter, then what is wrong, in words
 
-Public names:
+Checking
+    check_gradients     compare gradients with finite differences; say
+                        which one is wrong and how
+    check_layer         the same for a layer: forward -> (out, cache),
+                        backward(dout, cache)
+    checked_backward    a decorator: checks a backward's gradient shapes
+                        on every call, its values when its policy says
+                        so (when=, or the GRADCHECK variable)
+    shape_trace         run a function once: every array it makes, with
+                        its shape in named dimensions
 
-* :func:`check_gradients`: compare gradients with finite differences; name what is wrong.
-* :func:`check_layer`: the same for a ``forward -> (out, cache)`` / ``backward(dout, cache)``
-  layer.
-* :func:`checked_backward`: a decorator that checks a backward function's gradient shapes
-  on every call and its values by finite differences when its policy says so.
-* :func:`shape_trace`: run a function once and show every array it makes, with shapes in
-  named dimensions, next to the line that made it.
-* :class:`GradientReport`, :class:`ParameterResult`, :class:`Diagnosis`: what a check
-  returns. :class:`GradientMismatch`, :class:`GradientShapeError`,
-  :class:`AnnotationMismatch`: what fails.
+What a check returns
+    GradientReport      print(report), report.passed, report["W2"]
+    ParameterResult     one parameter's verdict, worst entry, diagnosis
+    Diagnosis           the kind of mistake (a DiagnosisKind, one of
+                        DIAGNOSIS_KINDS) and a sentence about it
+    CheckedFunction     a decorated function; .gradcheck is its CheckState
+    ShapeTrace          what shape_trace returns, a TraceLine per line
 
-``gradcheck.strategies`` (hypothesis) is imported on its own, so hypothesis stays optional.
+What fails
+    GradientMismatch    a check failed (an AssertionError); its message
+                        is the report
+    GradientShapeError  a gradient's shape is not its parameter's
+    AnnotationMismatch  an array does not fit its jaxtyping annotation
+
+Also: gradcheck.strategies (hypothesis strategies, imported on its own)
+and a pytest plugin (pytest --gradcheck=always).
+
+Documentation: README.md (start there), docs/tutorial.md (fix a broken
+backward in five minutes), docs/reference/api.md (every public name);
+make docs builds the site. For one name: help(gradcheck.check_gradients).
 """
 
 import sys as _sys

@@ -10,7 +10,8 @@ the course notebook; ``column_major``: X is features × batch, as in the Code Re
 Every layout module has ``init_params``, ``forward``, ``loss``, ``backward`` and
 ``gradients`` (and ``predict`` for the classifiers); parameters are dicts of 2-D arrays.
 :func:`reference_nets.data.spiral` makes the spiral data set. ``python -m reference_nets``
-trains the forum's net in both layouts and checks its gradients.
+is the demo: it trains the nets, checks their gradients and shows gradcheck catching the
+source threads' classic slips.
 
 The subpackages are imported on first use, so that importing this package does not yet
 import NumPy (``python -m reference_nets`` sets its BLAS threads before NumPy loads).

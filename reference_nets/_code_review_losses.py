@@ -14,8 +14,9 @@ argument, the axis of ``np.linalg.norm``; its derivative stayed ``(P − T) / ba
   with the derivative by the factor N/O, and only when batch = d_out does the slip go
   unnoticed.
 
-These are kept as a worked example of a loss/derivative mismatch for the documentation
-and the tests; the nets themselves do not use them.
+These are kept as a worked example of a loss/derivative mismatch for the documentation,
+the tests and the demo (which plants the first revision); the nets themselves do not use
+them.
 """
 
 import numpy as np

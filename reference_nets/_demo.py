@@ -1,15 +1,20 @@
-"""The demo (``make demo``, ``python -m reference_nets``): train and check the nets.
+"""The demo (``make demo``, ``python -m reference_nets``): train the nets, catch the slips.
 
-:func:`main` trains the forum question's two-layer ReLU net (source 000) in
-both layouts on its own spiral data with plain gradient descent, then the course's
-three-class net the same way. Around each training run it checks every hand-written
-gradient with :func:`gradcheck.check_gradients`, at the start and at the end, and prints
-the reports; then it prints the training accuracies and, when matplotlib is installed,
-writes loss curves and decision regions as PNG files.
+:func:`main` trains the forum question's two-layer ReLU net (source 000) in both layouts,
+the course's three-class net the same way and the Code Review's three-layer sigmoid net
+(source 003) in its own layout, each with plain gradient descent and one progress bar (on a
+terminal only, see :mod:`reference_nets._progress`). Then it checks each net's
+hand-written gradients with :func:`gradcheck.check_gradients`, at the start and at the end
+(one line when they pass), plants one classic slip of the source threads (a transposed
+``dW2``, a forgotten ``1/N``, a ``keepdims`` slip, a forgotten ``reg·W2``, the Code
+Review's norm over the wrong axis; see :mod:`reference_nets._slips`) and shows what
+gradcheck names it, in three lines. It ends with a summary table and, when matplotlib is
+installed, the paths of the loss curves and decision regions it wrote. The whole output
+is about 70 lines.
 
 By default the forum net takes 1000 steps so that the whole demo stays well under a
-minute; ``--full`` takes the forum's 3000. The exit status is 1 if any gradient check
-failed.
+minute; ``--full`` takes the forum's 3000. The exit status is 1 if a correct gradient
+failed its check or a slip was not caught and named as expected.
 
 ``python -m reference_nets`` runs :func:`main` with one BLAS thread (see ``__main__.py``).
 """
@@ -18,60 +23,24 @@ import argparse
 import importlib.util
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from jaxtyping import Float, Int
-
-import gradcheck
-from reference_nets._experiments import (
-    COURSE_NET,
-    FORUM_NET,
-    SpiralExperiment,
-    SpiralProblem,
-    make_problem,
-)
-from reference_nets._training import TrainingRun
-from reference_nets._types import ParamDict
+from reference_nets._demo_runs import DemoRun, code_review_run, spiral_run
+from reference_nets._experiments import COURSE_NET, FORUM_NET
 from reference_nets.data import Layout
 
 LAYOUTS: tuple[Layout, ...] = ("row_major", "column_major")
 DEFAULT_FORUM_STEPS = 1000
-
-
-@dataclass(frozen=True)
-class DemoRun:
-    """One net trained in one layout, and what the demo found."""
-
-    problem: SpiralProblem
-    run: TrainingRun
-    accuracy: float
-    checks_passed: bool
-    seconds: float
-
-    @property
-    def name(self) -> str:
-        return f"{self.problem.experiment.title}, {self.problem.layout}"
-
-    def predict_rows(self, points: Float[np.ndarray, "n 2"]) -> Int[np.ndarray, " n"]:
-        """The trained net's labels for points given one per row, whatever its layout."""
-        inputs = points if self.problem.layout == "row_major" else points.T
-        return self.problem.net.predict(self.run.params, inputs)
-
-    def points_as_rows(self) -> Float[np.ndarray, "batch 2"]:
-        """The training points, one per row."""
-        X = self.problem.X
-        return X if self.problem.layout == "row_major" else X.T
+CODE_REVIEW_STEPS = 5000
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m reference_nets",
         description=(
-            "Train the forum's two-layer ReLU net and the course's three-class net in both "
-            "layouts with gradient descent, check every gradient with gradcheck before and "
-            "after training, and plot the results."
+            "Train the forum's and the course's two-layer ReLU nets in both layouts and the "
+            "Code Review's sigmoid net, check every gradient with gradcheck, plant each "
+            "thread's classic slip and show gradcheck naming it; plot the results."
         ),
     )
     parser.add_argument(
@@ -89,6 +58,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=COURSE_NET.steps,
         help=f"steps for the course net; 0 skips it (default: {COURSE_NET.steps})",
     )
+    parser.add_argument(
+        "--code-review-steps",
+        type=int,
+        default=CODE_REVIEW_STEPS,
+        help=f"steps for the Code Review's net; 0 skips it (default: {CODE_REVIEW_STEPS})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for data and initial weights")
     parser.add_argument(
         "--out",
@@ -97,13 +72,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="folder for the PNG plots (default: ./demo_output)",
     )
     parser.add_argument(
-        "--log-every", type=int, default=100, help="print the loss every this many steps"
+        "--log-every",
+        type=int,
+        default=100,
+        help="record the loss every this many steps, for the loss curves (default: 100)",
     )
     args = parser.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         parser.error("--steps must be at least 1")
-    if args.course_steps < 0 or args.log_every < 1:
-        parser.error("--course-steps must be at least 0 and --log-every at least 1")
+    if min(args.course_steps, args.code_review_steps) < 0 or args.log_every < 1:
+        parser.error("--course-steps and --code-review-steps must be at least 0, --log-every 1")
     return args
 
 
@@ -114,63 +92,55 @@ def forum_steps(args: argparse.Namespace) -> int:
     return FORUM_NET.steps if args.full else DEFAULT_FORUM_STEPS
 
 
-def train_and_check(
-    experiment: SpiralExperiment, layout: Layout, *, steps: int, seed: int, log_every: int
-) -> DemoRun:
-    """Train one net in one layout; check its gradients at the start and at the end."""
-    problem = make_problem(experiment, layout=layout, seed=seed)
-    net, X, y, reg = problem.net, problem.X, problem.y, experiment.reg
+def print_summary(runs: Sequence[DemoRun], seconds: float) -> None:
+    """One row per net and check: the correct gradients (start and end) and the slip."""
+    rows = [("net", "layout", "check", "verdict")]
+    for demo in runs:
+        start, end, slip = demo.outcomes
+        correct = next((o for o in (start, end) if not o.as_expected), end)
+        rows.append((demo.net, demo.layout, "correct", correct.verdict))
+        rows.append((demo.net, demo.layout, slip.check.title, slip.verdict))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    print("\n== summary ==")
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  " + "  ".join([*cells, row[3]]))
+    slips = [demo.outcomes[2] for demo in runs]
+    correct_checks = [outcome for demo in runs for outcome in demo.outcomes[:2]]
+    caught = sum(outcome.as_expected for outcome in slips)
+    false_alarms = sum(not outcome.as_expected for outcome in correct_checks)
+    print(f"  planted slips: {caught} of {len(slips)} caught and named")
     print(
-        f"\n== {experiment.title}, {layout}: {experiment.classes} classes × "
-        f"{experiment.points_per_class} points, noise {experiment.noise}, "
-        f"hidden {experiment.hidden}, reg {experiment.reg:g}, step {experiment.step_size:g}, "
-        f"{steps} steps =="
+        f"  correct gradients: {false_alarms} false alarms in {len(correct_checks)} checks "
+        f"(training and checks took {seconds:.0f} s)"
     )
-    started = time.perf_counter()
-
-    def check_gradients_at(when: str, params: ParamDict) -> bool:
-        report = gradcheck.check_gradients(
-            lambda p: net.loss(p, X, y, reg), net.gradients(params, X, y, reg), params
-        )
-        print(f"  gradient check {when}:")
-        print("    " + str(report).replace("\n", "\n    "))
-        return report.passed
-
-    def show_progress(step: int, loss: float) -> None:
-        print(f"  step {step:6d}   loss {loss:.6f}")
-
-    passed_at_start = check_gradients_at("at the start", problem.initial_params)
-    run = problem.train(steps=steps, log_every=log_every, on_log=show_progress)
-    passed_at_end = check_gradients_at(f"after {steps} steps", run.params)
-    accuracy = problem.accuracy(run.params)
-    seconds = time.perf_counter() - started
-    print(f"  training accuracy {accuracy:.4f}   ({seconds:.1f} s)")
-    return DemoRun(problem, run, accuracy, passed_at_start and passed_at_end, seconds)
 
 
 def save_plots(runs: Sequence[DemoRun], out: Path) -> list[Path]:
-    """Write the loss curves and every net's decision regions into ``out``."""
+    """Write each net's loss curves and each spiral net's decision regions into ``out``."""
     from reference_nets._plots import save_decision_regions, save_loss_curves
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for title in dict.fromkeys(demo.problem.experiment.title for demo in runs):
-        same_net = [demo for demo in runs if demo.problem.experiment.title == title]
-        slug = title.replace(" ", "_")
+    for net in dict.fromkeys(demo.net for demo in runs):
+        same_net = [demo for demo in runs if demo.net == net]
+        slug = net.replace(" ", "_")
         written.append(
             save_loss_curves(
-                {demo.problem.layout: demo.run for demo in same_net},
+                {demo.layout: demo.run for demo in same_net},
                 out / f"{slug}_loss.png",
-                title=f"{title}: training loss",
+                title=f"{net}: training loss",
             )
         )
         for demo in same_net:
+            if demo.problem is None:
+                continue
             written.append(
                 save_decision_regions(
                     demo.predict_rows,
                     demo.points_as_rows(),
                     demo.problem.y,
-                    out / f"{slug}_{demo.problem.layout}_regions.png",
+                    out / f"{slug}_{demo.layout}_regions.png",
                     title=f"{demo.name}: accuracy {demo.accuracy:.3f}",
                 )
             )
@@ -183,25 +153,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.course_steps > 0:
         plan.append((COURSE_NET, args.course_steps))
     started = time.perf_counter()
+    print(
+        "gradcheck demo: train the source threads' nets and check their gradients, then\n"
+        "plant each thread's classic slip and see gradcheck catch and name it."
+    )
     runs = [
-        train_and_check(experiment, layout, steps=steps, seed=args.seed, log_every=args.log_every)
+        spiral_run(experiment, layout, steps=steps, seed=args.seed, log_every=args.log_every)
         for experiment, steps in plan
         for layout in LAYOUTS
     ]
-
-    print("\n== summary ==")
-    print(f"  {'net':<34} {'steps':>6} {'final loss':>11} {'accuracy':>9}  gradients")
-    for demo in runs:
-        verdict = "ok" if demo.checks_passed else "WRONG"
-        print(
-            f"  {demo.name:<34} {demo.run.steps[-1]:>6} {demo.run.losses[-1]:>11.6f} "
-            f"{demo.accuracy:>9.4f}  {verdict}"
+    if args.code_review_steps > 0:
+        runs.append(
+            code_review_run(steps=args.code_review_steps, seed=args.seed, log_every=args.log_every)
         )
+    print_summary(runs, time.perf_counter() - started)
 
     if importlib.util.find_spec("matplotlib") is None:
         print("\nmatplotlib is not installed: no plots (pip install 'gradcheck[plot]').")
     else:
+        print(f"\nplots written to {args.out}/:")
         for path in save_plots(runs, args.out):
-            print(f"  wrote {path}")
-    print(f"\ndone in {time.perf_counter() - started:.1f} s")
-    return 0 if all(demo.checks_passed for demo in runs) else 1
+            print(f"  {path}")
+    return 0 if all(demo.as_expected for demo in runs) else 1

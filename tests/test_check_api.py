@@ -1,11 +1,19 @@
 """check_gradients as a user calls it: structures, conventions, safety, misuse, the report."""
 
+import os
+import pydoc
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import gradcheck
+from gradcheck._integrations import policy
+from tests._forum import no_override  # noqa: F401 (a fixture)
 
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((5, 3))
@@ -370,7 +378,7 @@ def test_report_table_lists_every_parameter_and_the_diagnosis() -> None:
     ]
     assert lines[2].split()[:4] == ["W", "(3,", "4)", "negated"]
     assert lines[3].split()[:3] == ["b", "(2,)", "ok"]
-    assert lines[4].startswith("- W: dW has the wrong sign")
+    assert lines[4].startswith("- dW has the wrong sign")
 
 
 def test_worst_entry_shows_index_and_both_values() -> None:
@@ -403,8 +411,168 @@ def test_report_lookup_by_name_and_iteration() -> None:
 
 def test_html_repr_for_notebooks() -> None:
     html = failing_report()._repr_html_()
-    assert html.startswith("<div>")
-    assert "<table>" in html
+    assert html.startswith("<div")
+    assert "<table" in html
     assert html.count("<tr") == 3
     assert "negated" in html
     assert "dW has the wrong sign" in html
+
+
+# ------------------------------------------------------- options, by their types
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("full", "yes"),
+        ("full", 1),
+        ("full", None),
+        ("inplace", "no"),
+        ("inplace", 0),
+        ("max_entries", "32"),
+        ("directions", 2.0),
+        ("entries", True),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_refused(option: str, value: object) -> None:
+    p = params()
+    with pytest.raises(TypeError, match=rf"^{option} must be .*, got {value!r}$"):
+        gradcheck.check_gradients(loss, grads(p), p, **{option: value})
+
+
+def test_numpy_bools_and_ints_are_options_too() -> None:
+    p = params()
+    report = gradcheck.check_gradients(
+        loss, grads(p), p, full=np.bool_(False), inplace=None, directions=np.int64(2)
+    )
+    assert report.passed, str(report)
+
+
+def affine_forward(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, Any]:
+    return x @ w, (x, w)
+
+
+def affine_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.ndarray]:
+    x, w = cache
+    return dout @ w.T, x.T @ dout
+
+
+@pytest.mark.parametrize(
+    ("outputs", "error", "match"),
+    [
+        ("1", TypeError, r"outputs must be a whole number >= 1 \(an int\) or None, got '1'"),
+        (True, TypeError, "outputs must be a whole number >= 1"),
+        (1.0, TypeError, "outputs must be a whole number >= 1"),
+        (0, ValueError, r"outputs must be >= 1 \(how many outputs forward returns"),
+    ],
+)
+def test_check_layers_outputs_is_a_whole_number(
+    outputs: object, error: type[Exception], match: str
+) -> None:
+    x, w = A[:, :3], A[:3, :2].copy()
+    with pytest.raises(error, match=match):
+        gradcheck.check_layer(affine_forward, affine_backward, x, w, outputs=outputs)
+    assert gradcheck.check_layer(affine_forward, affine_backward, x, w, outputs=1).passed
+
+
+# ------------------------------------------------------------- help(gradcheck)
+
+
+def test_help_opens_with_a_short_page_of_the_public_names() -> None:
+    text = pydoc.render_doc(gradcheck, renderer=pydoc.plaintext)
+    assert text.splitlines()[3] == (
+        "    gradcheck - Trustworthy, readable checks for hand-written NumPy backpropagation."
+    )
+    page = text.split("DESCRIPTION\n", 1)[1].split("\nPACKAGE CONTENTS", 1)[0]
+    lines = page.splitlines()
+    assert len(lines) <= 40
+    assert max(len(line) for line in lines) <= 80
+    listed = {line.split()[0] for line in lines if line.startswith("        ") and line.split()}
+    assert {"check_gradients", "check_layer", "checked_backward", "shape_trace"} <= listed
+    assert [name for name in gradcheck.__all__ if name not in page] == []
+    # Plain text: no Sphinx roles, reST literals or doctest markers.
+    for marker in (":func:", ":class:", ":mod:", "``", ">>>", "doctest"):
+        assert marker not in page
+    # And where to read on.
+    for pointer in ("README.md", "docs/tutorial.md", "docs/reference/api.md", "help("):
+        assert pointer in page
+
+
+# ------------------------------------------------------------ a bad GRADCHECK
+
+
+def test_a_bad_gradcheck_is_one_clear_error_on_first_use() -> None:
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import gradcheck
+
+        def loss(p):
+            return float(np.sum(p["w"] ** 2))
+
+        @gradcheck.checked_backward(loss)
+        def backward(p):
+            return {"w": 2 * p["w"]}
+
+        print("imported and decorated")
+        backward({"w": np.ones(3)})
+        """
+    )
+    env = {**os.environ, "GRADCHECK": "alwyas"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == "imported and decorated\n"
+    message = (
+        "ValueError: the environment variable GRADCHECK='alwyas' is not a policy: use "
+        "GRADCHECK=first, always, never or a whole number N >= 1 (check every N-th call), "
+        "or unset it"
+    )
+    assert done.stderr.splitlines()[-1] == message
+    assert done.stderr.count("Traceback") == 1
+    assert "importlib" not in done.stderr
+    assert "During handling" not in done.stderr
+
+
+def test_gradcheck_is_read_on_first_use_and_until_it_is_right(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRADCHECK", "alwyas")
+    override = policy.Override()  # made, as at import: nothing read yet, nothing raised
+    for _ in range(2):  # while it is wrong, every use says so
+        with pytest.raises(ValueError, match=r"GRADCHECK='alwyas' is not a policy") as caught:
+            _ = override.current
+        assert caught.value.__cause__ is None
+        assert caught.value.__suppress_context__ or caught.value.__context__ is None
+    monkeypatch.setenv("GRADCHECK", "always")
+    current = override.current
+    assert current is not None
+    assert current.text == "always"
+    monkeypatch.setenv("GRADCHECK", "alwyas")
+    assert override.current is current  # read once: not again on every call
+    with pytest.raises(ValueError, match="GRADCHECK='alwyas'"):
+        override.reload_environment()
+    # An explicit override needs no environment.
+    override.set("never")
+    current = override.current
+    assert current is not None
+    assert current.never
+
+
+@pytest.mark.usefixtures("no_override")
+def test_under_pytest_a_bad_gradcheck_is_one_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile("def test_one():\n    pass\n\ndef test_two():\n    pass\n")
+    monkeypatch.setenv("GRADCHECK", "alwyas")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if "GRADCHECK='alwyas'" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith("ERROR: the environment variable GRADCHECK='alwyas'")

@@ -577,8 +577,9 @@ def test_without_names_a_list_is_named_by_position() -> None:
 
     checked = checked_backward(cr_loss, params_arg="parameters", when="never")(backward)
     assert shape_error(checked, cr_forward(parameters, X), Y, parameters)[1] == (
-        "- dparameters[1] has shape (4, 1) but parameters[1] has shape (4,): an axis of size 1 "
-        "is missing or extra (a keepdims=True slip in a sum, or a squeeze/reshape)"
+        "- the gradient of parameters[1] has shape (4, 1) but parameters[1] has shape (4,): "
+        "an axis of size 1 is missing or extra (a keepdims=True slip in a sum, or a "
+        "squeeze/reshape)"
     )
 
 

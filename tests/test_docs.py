@@ -73,7 +73,12 @@ def _page_id(path: Path) -> str:
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_page_id)
-def test_examples_run_and_print_what_the_page_shows(path: Path) -> None:
+def test_examples_run_and_print_what_the_page_shows(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reports wrap to the terminal's width: the pages record them at 80 columns, whatever
+    # terminal runs the tests.
+    monkeypatch.setenv("COLUMNS", "80")
     document = SYBIL.parse(path)
     # A page may read itself (the pytest how-to runs its own test file).
     document.namespace["__file__"] = str(path)

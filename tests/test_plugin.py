@@ -223,7 +223,7 @@ TABLE = [
     "*gradcheck: 1 of 1 gradients wrong*",
     "*param*shape*verdict*worst at*analytic*numeric*err/tol",
     "*W*(3, 4)*negated*(*)*e+00*e+00*",
-    "*- W: dW has the wrong sign*",
+    "*- dW has the wrong sign*",
 ]
 
 
@@ -365,7 +365,10 @@ def test_a_table_already_in_the_assertion_message_is_not_repeated(
     )
     result.stdout.fnmatch_lines(["E*AssertionError: gradcheck: 1 of 1 gradients wrong*"])
     assert "failed check in call" not in output(result)
-    assert output(result).count("param  shape") == 1
+    # One table: the message's. (pytest's "where False = ..." line quotes the report's
+    # repr, which is the table too, cut short on one line.)
+    tables = [line for line in output(result).splitlines() if line.endswith("err/tol")]
+    assert len(tables) == 1
 
 
 def test_a_passing_test_with_an_expected_failure_shows_no_table(pytester: pytest.Pytester) -> None:

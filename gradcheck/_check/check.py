@@ -111,7 +111,7 @@ def check_gradients(
         )
     if not callable(loss):
         raise TypeError(f"loss must be callable (params -> float); got {type(loss).__name__}")
-    options = validate_options(full, max_entries, directions, entries, seed)
+    options = validate_options(full, max_entries, directions, entries, seed, inplace)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     layout, user_arrays = split_params(params, names)
@@ -151,7 +151,6 @@ class _Check:
             [o.result for o in outcomes], {o.result.name: o.fit for o in outcomes if o.fit}
         )
         self.notes.extend(note for o in outcomes for note in o.notes)
-        self.notes.extend(notes.common_cause(results))
         return self.report(results, settings.sigma)
 
     def inputs(

@@ -15,12 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+# Re-exported: diagnose.py names gradients with it too.
+from gradcheck._shapes.rule import grad_label as grad_label
+
 Structure = Mapping[str, Any] | Sequence[Any] | NDArray[Any]
-
-
-def grad_label(name: str) -> str:
-    """How messages call the gradient of ``name``: ``dW2``, or ``the gradient of params[1]``."""
-    return f"d{name}" if name.isidentifier() else f"the gradient of {name}"
 
 
 @dataclass(frozen=True)
@@ -33,16 +31,34 @@ class Options:
     entries: int
 
 
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
 def validate_options(
-    full: bool, max_entries: int, directions: int, entries: int, seed: int | None
+    full: bool,
+    max_entries: int,
+    directions: int,
+    entries: int,
+    seed: int | None,
+    inplace: bool | None = None,
 ) -> Options:
-    """The options, or a clear error for a bad one."""
+    """The options, or a clear error for a bad one: TypeError for the wrong type (a flag
+    must be a bool, not "yes" or 1), ValueError for a value out of range."""
+    if not _is_bool(full):
+        raise TypeError(f"full must be True or False, got {full!r}")
+    if inplace is not None and not _is_bool(inplace):
+        raise TypeError(
+            f"inplace must be True, False or None (decide from the loss), got {inplace!r}"
+        )
     for option, value in (
         ("max_entries", max_entries),
         ("directions", directions),
         ("entries", entries),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"{option} must be a whole number >= 0 (an int), got {value!r}")
+        if value < 0:
             raise ValueError(f"{option} must be a whole number >= 0, got {value!r}")
     if directions + entries == 0:
         raise ValueError(
@@ -51,7 +67,20 @@ def validate_options(
         )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f"seed must be an int or None, got {seed!r}")
-    return Options(bool(full), max_entries, directions, entries)
+    return Options(bool(full), int(max_entries), int(directions), int(entries))
+
+
+def validate_outputs(outputs: int | None) -> None:
+    """check_layer's ``outputs=``: how many outputs forward returns before its cache."""
+    if outputs is None:
+        return
+    if isinstance(outputs, bool) or not isinstance(outputs, int | np.integer):
+        raise TypeError(f"outputs must be a whole number >= 1 (an int) or None, got {outputs!r}")
+    if outputs < 1:
+        raise ValueError(
+            f"outputs must be >= 1 (how many outputs forward returns before its cache), "
+            f"got {outputs!r}"
+        )
 
 
 @dataclass(frozen=True)

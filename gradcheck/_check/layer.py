@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from gradcheck._check import diagnose, notes
 from gradcheck._check.check import check_gradients
+from gradcheck._check.inputs import validate_outputs
 from gradcheck._check.layer_calls import LayerCalls, check_signatures
 from gradcheck._check.report import GradientReport
 
@@ -61,6 +62,7 @@ def check_layer(
     for role, fn in (("forward", forward), ("backward", backward)):
         if not callable(fn):
             raise TypeError(f"check_layer's {role} must be callable; got {type(fn).__name__}")
+    validate_outputs(outputs)
     calls = LayerCalls(forward, backward, inputs, outputs)
     if not calls.checked:
         raise TypeError(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gradcheck._check.report import ParameterResult
-
 
 def extra_gradients(names: Sequence[str]) -> str:
     return f"gradients with no parameter of that name were ignored: {', '.join(names)}"
@@ -64,19 +62,3 @@ def imprecise(name: str, uncertainty: float, largest: float, sigma: float) -> st
         f"noise ({sigma:.1e}) nearly hides how it changes with {name} (a float32 loss "
         f"dominated by other terms?). A mistake smaller than that would not show: {_IN_FLOAT64}."
     )
-
-
-def common_cause(results: Sequence[ParameterResult]) -> tuple[str, ...]:
-    """Sentences about causes shared by several parameters (e.g. one missing 1/N)."""
-    scaled = [r for r in results if r.diagnosis.kind == "scaled" and r.diagnosis.factor]
-    if len(results) > 1 and len(scaled) == len(results):
-        factors = [r.diagnosis.factor for r in scaled if r.diagnosis.factor is not None]
-        low, high = min(factors), max(factors)
-        if high <= low * 1.02:
-            mid = (low + high) / 2
-            return (
-                f"Every gradient is {mid:.4g}× the finite-difference value: the loss and the "
-                "backward disagree on a normalisation (e.g. the loss averages over the batch "
-                "and the backward does not divide by N, or the other way round).",
-            )
-    return ()

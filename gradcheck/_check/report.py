@@ -107,7 +107,9 @@ class ParameterResult:
 class GradientReport:
     """All parameters' verdicts, in the order of ``params``.
 
-    ``print(report)`` shows a table; ``report["W2"]`` is one :class:`ParameterResult`;
+    ``print(report)`` (or ``report`` at the REPL) shows a table fitted to the terminal,
+    ``report.to_text(width=100)`` to another width; ``"W2" in report`` says whether there is
+    such a parameter and ``report["W2"]`` is its :class:`ParameterResult`;
     ``report.assert_passed()`` raises :class:`GradientMismatch` when any gradient is wrong.
 
     Attributes:
@@ -136,6 +138,13 @@ class GradientReport:
         """The results that did not pass, in ``params`` order."""
         return tuple(result for result in self.results if not result.passed)
 
+    def __contains__(self, name: object) -> bool:
+        """Whether the report has a parameter named ``name`` (``"W2" in report``); a
+        ``ParameterResult`` is in the report when it is one of its results."""
+        if isinstance(name, ParameterResult):
+            return name in self.results
+        return any(result.name == name for result in self.results)
+
     def __getitem__(self, name: str) -> ParameterResult:
         for result in self.results:
             if result.name == name:
@@ -161,11 +170,18 @@ class GradientReport:
 
     # ---------------------------------------------------------------- presentation
 
+    def to_text(self, width: int | None = None) -> str:
+        """The report as ``print(report)`` shows it, in lines of at most ``width``
+        characters (default: the terminal's width, 80 when unknown); only a word longer
+        than a line goes past it."""
+        return as_text(self, width)
+
     def __str__(self) -> str:
         return as_text(self)
 
     def __repr__(self) -> str:
-        return f"<GradientReport passed={self.passed} params={[r.name for r in self.results]}>"
+        # The table, as at the REPL pandas and NumPy show their content.
+        return as_text(self)
 
     def _repr_html_(self) -> str:
         return as_html(self)

@@ -1,9 +1,12 @@
-"""The report's table as cells: one header and one row per parameter, and the headline.
-Shared by the terminal (:mod:`.render_text`) and the notebook (:mod:`.render_html`)."""
+"""The report's table as cells (one header and one row per parameter), its headline, and
+its findings (what is wrong, in words, a diagnosis shared by several parameters said once).
+Shared by the terminal (``render_text.py``) and the notebook (``render_html.py``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from gradcheck._check.inputs import grad_label
 
 if TYPE_CHECKING:
     from gradcheck._check.report import GradientReport, ParameterResult
@@ -48,3 +51,67 @@ def headline(report: GradientReport) -> str:
     total = len(report.results)
     verdict = "all gradients ok" if bad == 0 else f"{bad} of {total} gradients wrong"
     return f"gradcheck: {verdict} ({report.loss_calls} loss calls, noise ≈ {report.noise:.1e})"
+
+
+class Finding(NamedTuple):
+    """What is wrong with one parameter's gradient, or with several alike.
+
+    Attributes:
+        names: the parameters it is about, in ``params`` order.
+        text: the diagnosis's message for one parameter; for several, one sentence that
+            names them all ("all 4 gradients are 64× ...").
+    """
+
+    names: tuple[str, ...]
+    text: str
+
+    def said(self) -> str:
+        """The finding as one sentence: led by the parameter's name unless the text starts
+        with it already ("dW2 is transposed", not "W2: dW2 is transposed")."""
+        if len(self.names) > 1 or self.text.startswith(grad_label(self.names[0]) + " "):
+            return self.text
+        return f"{self.names[0]}: {self.text}"
+
+
+#: The diagnoses said once for several gradients, and the verb their messages start with
+#: (singular, plural): "dW1 is 64× ..." becomes "all 4 gradients are 64× ...".
+_SHARED_VERBS = {"scaled": (" is ", " are "), "negated": (" has ", " have ")}
+
+
+def _predicate(result: ParameterResult) -> str | None:
+    """The message after its subject and verb, when several gradients can share it."""
+    verbs = _SHARED_VERBS.get(result.diagnosis.kind)
+    head = grad_label(result.name) + (verbs[0] if verbs else "")
+    message = result.diagnosis.message
+    if verbs is None or not message.startswith(head):
+        return None
+    return message[len(head) :]
+
+
+def _subject(names: list[str], total: int) -> str:
+    if len(names) == total:
+        return "both gradients" if total == 2 else f"all {total} gradients"
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return f"the gradients of {listed}"
+
+
+def findings(report: GradientReport) -> list[Finding]:
+    """The failed parameters' diagnoses in ``params`` order; one that several share word for
+    word (one missing 1/N makes every gradient ``scaled`` by one factor) is said once, where
+    its first parameter stands. Each result's own :class:`Diagnosis` is left as it is."""
+    groups: dict[tuple[str, str], list[ParameterResult]] = {}
+    for r in report.failed:
+        predicate = _predicate(r)
+        key = (r.diagnosis.kind, predicate) if predicate is not None else ("", r.name)
+        groups.setdefault(key, []).append(r)
+    said: list[Finding] = []
+    for (kind, predicate), members in groups.items():
+        if len(members) == 1:
+            said.append(Finding((members[0].name,), members[0].diagnosis.message))
+            continue
+        names = [r.name for r in members]
+        if kind == "negated":  # "... the wrong sign: it is −1 × ..." of each of them
+            predicate = predicate.replace(": it is ", ": each is ", 1)
+        plural = _SHARED_VERBS[kind][1]
+        said.append(Finding(tuple(names), _subject(names, len(report)) + plural + predicate))
+    return said

@@ -89,28 +89,63 @@ class Policy:
 
 
 def _from_environment() -> Policy | None:
+    """The policy in ``GRADCHECK``, or ``None`` when it is unset or empty.
+
+    Raises:
+        ValueError: one line naming the variable, its value and the values it may take
+            (not chained to :meth:`Policy.parse`'s error, which is worded for ``when=``).
+    """
     text = os.environ.get(ENV_VAR, "").strip()
-    return Policy.parse(text, source=ENV_VAR) if text else None
+    if not text:
+        return None
+    try:
+        return Policy.parse(text, source=ENV_VAR)
+    except ValueError:
+        pass
+    raise ValueError(
+        f"the environment variable {ENV_VAR}={os.environ[ENV_VAR]!r} is not a policy: use "
+        f"{ENV_VAR}=first, always, never or a whole number N >= 1 (check every N-th call), or "
+        "unset it"
+    )
 
 
 class Override:
     """The process-wide policy that beats every decorator's ``when=``.
 
     An explicit one (:meth:`set`: the pytest option, or a test) wins over the ``GRADCHECK``
-    environment variable, read at import and again by :meth:`reload_environment`.
+    environment variable. The variable is read when first needed (the first call of a
+    decorated function), not at import, so that a bad value is one clear ``ValueError``
+    where gradcheck is used rather than an error inside ``import``; while it stays bad,
+    each use raises it again (nothing runs with a policy the user did not write), and once
+    read it is not read again until :meth:`reload_environment`.
 
     Attributes:
-        current: the override in force (explicit, else the environment's), or ``None``.
-            A plain attribute, because every call of a decorated function reads it.
         explicit: the one given to :meth:`set`, or ``None``.
     """
 
-    __slots__ = ("_environment", "current", "explicit")
+    __slots__ = ("_environment", "_environment_read", "explicit")
 
     def __init__(self) -> None:
         self.explicit: Policy | None = None
-        self._environment = _from_environment()
-        self.current: Policy | None = self._environment
+        self._environment: Policy | None = None
+        self._environment_read = False
+
+    @property
+    def current(self) -> Policy | None:
+        """The override in force (explicit, else the environment's), or ``None``.
+
+        Raises:
+            ValueError: if no override is set and ``GRADCHECK`` holds something other
+                than a policy.
+        """
+        if self.explicit is not None:
+            return self.explicit
+        if not self._environment_read:
+            try:
+                self.reload_environment()
+            except ValueError as error:  # the user's mistake: no frames of ours below this
+                raise error.with_traceback(None) from None
+        return self._environment
 
     def set(self, value: Policy | str | int | None) -> None:
         """Override every decorator's ``when`` in this process (``None``: stop overriding).
@@ -122,16 +157,17 @@ class Override:
             ValueError: if ``value`` is not a policy (see :meth:`Policy.parse`) or ``None``.
         """
         self.explicit = None if value is None else Policy.parse(value, source="override")
-        self.current = self.explicit if self.explicit is not None else self._environment
 
     def reload_environment(self) -> None:
         """Read the ``GRADCHECK`` environment variable again.
 
         Raises:
-            ValueError: if it holds something other than a policy.
+            ValueError: if it holds something other than a policy (it is then read again
+                on the next use).
         """
+        self._environment_read = False
         self._environment = _from_environment()
-        self.current = self.explicit if self.explicit is not None else self._environment
+        self._environment_read = True
 
 
 override = Override()

@@ -49,10 +49,8 @@ def _policy(text: str) -> str:
 
     Returns the text as the summary line shows it, which ``override.set`` parses again.
     """
-    try:
-        from gradcheck._integrations.policy import Policy
-    except ValueError as error:  # GRADCHECK is wrong, not the option: say so
-        raise pytest.UsageError(str(error)) from None
+    from gradcheck._integrations.policy import Policy
+
     try:
         Policy.parse(text, source="--gradcheck")
     except ValueError:
@@ -131,6 +129,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Set the policy override for the run and start counting checks."""
+    if os.environ.get(_ENV_VAR, "").strip():
+        from gradcheck._integrations.policy import override
+
+        try:  # a bad GRADCHECK said once for the run, not by every test that uses it
+            override.reload_environment()
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
     state = _State()
     config.stash[_STATE] = state
     option: str | None = config.getoption("gradcheck_policy")

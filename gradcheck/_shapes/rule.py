@@ -22,6 +22,13 @@ TRANSPOSE_REMEDY = (
 )
 
 
+def grad_label(name: str) -> str:
+    """How a message names the gradient of ``name``: ``dW2`` for a plain name, else ``the
+    gradient of params[1]`` or ``the gradient of decoder.weight`` ("d" before a dotted or
+    indexed name would read as part of the name)."""
+    return f"d{name}" if name.isidentifier() else f"the gradient of {name}"
+
+
 def classify_shape_slip(
     param_shape: tuple[int, ...], grad_shape: tuple[int, ...]
 ) -> ShapeSlip | None:
@@ -54,9 +61,10 @@ def describe_shape_slip(
 ) -> str:
     """One sentence naming the gradient, both shapes, and what the difference looks like."""
     slip = classify_shape_slip(param_shape, grad_shape)
-    head = f"d{name} has shape {grad_shape} but {name} has shape {param_shape}"
+    label = grad_label(name)
+    head = f"{label} has shape {grad_shape} but {name} has shape {param_shape}"
     if slip is None:
-        return f"d{name} has the same shape as {name}, {param_shape}"
+        return f"{label} has the same shape as {name}, {param_shape}"
     if slip == "transposed":
         return f"{head}: the axes are reversed, so the gradient is transposed ({TRANSPOSE_REMEDY})"
     if slip == "keepdims":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from gradcheck._shapes.rule import classify_shape_slip, describe_shape_slip
+from gradcheck._shapes.rule import classify_shape_slip, describe_shape_slip, grad_label
 from gradcheck.errors import GradientShapeError, ShapeProblem
 
 _WHOLE = "(all)"  # the name of a problem of the whole structure
@@ -123,7 +123,7 @@ def _one(name: str, param: Any, grad: Any) -> list[_Misfit]:
     grad_shape = _shape(grad)
     if grad_shape is None:
         sentence = (
-            f"d{name} is a {type(grad).__name__}, not an array: "
+            f"{grad_label(name)} is a {type(grad).__name__}, not an array: "
             f"a gradient must be an array shaped like {name}, {param_shape}"
         )
         return [_Misfit(ShapeProblem(name, param_shape, None, "notarray"), sentence)]
