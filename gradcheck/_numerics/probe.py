@@ -125,6 +125,7 @@ class Prober:
     def __init__(self, loss_at: LossAt, settings: ProbeSettings) -> None:
         self.loss_at = loss_at
         self.settings = settings
+        self._float64: dict[int, NDArray[np.float64]] = {}  # the parameters at x, converted once
 
     def probe(
         self, line: Line, readings: Mapping[str, NDArray[np.float64]], grad_eps: float
@@ -256,7 +257,9 @@ class Prober:
         ``⟨x, Δ⟩`` at point ``k``, from the displacement ``Δ`` really stored (in float32,
         ``x + t·d`` rounds: comparing against the rounded step removes that error)."""
         base = self.loss_at.snapshots[line.param]
-        base64 = base.astype(np.float64)
+        if line.param not in self._float64:
+            self._float64[line.param] = base.astype(np.float64)
+        base64 = self._float64[line.param]
         if line.entry is not None:
             stored = base.copy()
             stored[line.entry] = base64[line.entry] + t * line.scale
