@@ -201,7 +201,6 @@ class _Check:
             prober=Prober(self.evaluator, settings),
             planner=Planner(self.rng, self.options),
             cover=cover,
-            sigma=settings.sigma,
             global_scale=global_scale,
         )
 

@@ -24,10 +24,9 @@ from gradcheck._check.fit import (
     fit_factor,
     fit_regularisation,
 )
-from gradcheck._check.inputs import grad_label
 from gradcheck._check.report import Diagnosis, ParameterResult
 from gradcheck._numerics.probe import Probe
-from gradcheck._shapes.rule import TRANSPOSE_REMEDY, describe_shape_slip
+from gradcheck._shapes.rule import TRANSPOSE_REMEDY, describe_shape_slip, grad_label
 
 #: How close to −1 a factor must be to be called a sign error rather than a scale.
 NEGATION_SLACK = 0.01

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 # Re-exported: diagnose.py names gradients with it too.
-from gradcheck._shapes.rule import grad_label as grad_label
+from gradcheck._shapes.rule import grad_label
 
 Structure = Mapping[str, Any] | Sequence[Any] | NDArray[Any]
 
@@ -102,7 +102,8 @@ class ParamLayout:
         return arrays[0]
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """How messages call a value the user gave: its dtype and shape, or its type."""
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype} and shape {value.shape}"
     return f"a {type(value).__name__}"
@@ -130,7 +131,7 @@ def split_params(
     else:
         raise TypeError(
             f"params must be a mapping of name -> float array, a list or tuple of float "
-            f"arrays, or one float array; got {_describe(params)}"
+            f"arrays, or one float array; got {describe(params)}"
         )
     if not arrays:
         raise ValueError("params is empty: pass at least one float array to check")
@@ -154,7 +155,7 @@ def check_float_array(name: str, array: object, *, what: str) -> None:
     """Raise TypeError unless ``array`` is a real floating-point ndarray."""
     if not isinstance(array, np.ndarray):
         raise TypeError(
-            f"{what} {name!r} is {_describe(array)}, not a NumPy array: convert it with "
+            f"{what} {name!r} is {describe(array)}, not a NumPy array: convert it with "
             f"np.asarray({name}, dtype=np.float64) before checking"
         )
     if not np.issubdtype(array.dtype, np.floating):
@@ -202,7 +203,7 @@ def split_grads(
     else:
         raise TypeError(
             f"gradients must be a mapping like params (or a callable returning one); got "
-            f"{_describe(grads)}"
+            f"{describe(grads)}"
         )
     arrays: list[NDArray[Any] | None] = []
     for name, value in zip(layout.names, matched, strict=True):
@@ -212,7 +213,7 @@ def split_grads(
         if not isinstance(value, np.ndarray) and np.isscalar(value):
             value = np.asarray(value)
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
-            problems[name] = f"{grad_label(name)} is {_describe(value)}, not a float array"
+            problems[name] = f"{grad_label(name)} is {describe(value)}, not a float array"
             arrays.append(None)
             continue
         arrays.append(value)

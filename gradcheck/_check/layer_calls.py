@@ -13,19 +13,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check.inputs import bitwise_equal
+from gradcheck._check.inputs import bitwise_equal, describe
 
 #: For a loss layer passed as a forward (``svm_loss(x, y) -> (loss, dx)``).
 _LOSS_LAYER = (
     ". A loss layer that returns (loss, dx) is checked with check_gradients: "
     "gradcheck.check_gradients(lambda x: {name}(x, y), None, x)"
 )
-
-
-def _what(value: object) -> str:
-    if isinstance(value, np.ndarray):
-        return f"an array of dtype {value.dtype} and shape {value.shape}"
-    return f"a {type(value).__name__}"
 
 
 def _shapes(values: Sequence[Any]) -> str:
@@ -135,7 +129,7 @@ class LayerCalls:
                 loss_layer = "" if isinstance(out, np.ndarray) else _LOSS_LAYER
                 loss_layer = loss_layer.format(name=self.forward_name)
                 raise TypeError(
-                    f"{self.forward_name}'s output {k} is {_what(out)}, not an array of floats: "
+                    f"{self.forward_name}'s output {k} is {describe(out)}, not an array of floats: "
                     f"it must return {shape.rstrip(',')} (set outputs= if the cache is not "
                     f"the last value){loss_layer}"
                 )

@@ -28,7 +28,6 @@ class ParameterChecker:
     prober: Prober
     planner: Planner
     cover: JointCover
-    sigma: float
     global_scale: float
 
     def check(
@@ -62,7 +61,7 @@ class ParameterChecker:
             joint=self.cover.probes.get(index, []),
             together=self.cover.together.get(index, ()),
         )
-        return verdict(evidence, self.sigma)
+        return verdict(evidence, self.prober.settings.sigma)
 
     def _probe(
         self, index: int, grad: NDArray[Any], readings: dict[str, NDArray[np.float64]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from gradcheck._check.inputs import grad_label
+from gradcheck._shapes.rule import grad_label
 
 if TYPE_CHECKING:
     from gradcheck._check.report import GradientReport, ParameterResult
