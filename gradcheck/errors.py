@@ -26,14 +26,22 @@ __all__ = ["AnnotationMismatch", "GradientMismatch", "GradientShapeError", "Shap
 
 class GradientMismatch(AssertionError):  # noqa: N818 (a fixed public name)
     """Raised by :meth:`GradientReport.assert_passed` and by a ``@checked_backward``
-    function whose check failed; its message is the report's table.
+    function whose check did not pass: a gradient was wrong, or could not be checked. Its
+    message is the report; when nothing was wrong but something could not be checked, a
+    first line says that an unchecked gradient is not a passed one.
 
     Attributes:
-        report: the :class:`~gradcheck.GradientReport` that failed.
+        report: the :class:`~gradcheck.GradientReport` that did not pass.
     """
 
     def __init__(self, report: GradientReport) -> None:
-        super().__init__(str(report))
+        text = str(report)
+        if not report.failed and report.inconclusive:
+            text = (
+                "no gradient was found wrong, but not every one could be checked, and a "
+                "gradient that was not checked does not pass (why, and what to do, below)\n" + text
+            )
+        super().__init__(text)
         self.report = report
 
 

@@ -162,7 +162,7 @@ class Outcome:
         leaves out a regularisation coefficient.
         """
         groups: dict[str, list[str]] = {}
-        for result in self.report.failed:
+        for result in (r for r in self.report if not r.passed):
             groups.setdefault(_diagnosis_name(result.diagnosis, short=short), []).append(
                 result.name
             )
@@ -176,16 +176,22 @@ class Outcome:
         """The summary's verdict column."""
         named = "; ".join(self.findings(short=True))
         if not self.check.planted:
-            return "ok" if self.report.passed else f"FALSE ALARM: {named}"
+            if self.report.failed:
+                return f"FALSE ALARM: {named}"
+            return "ok" if self.report.passed else f"not checked: {named}"
         if self.report.passed:
             return "MISSED"
+        if not self.report.failed:
+            return f"not checked (neither caught nor missed): {named}"
         return f"caught: {named}" if self.as_expected else f"caught as {named}"
 
     def explanation(self, *, indent: str, max_lines: int = 3) -> list[str]:
-        """The first failed parameter's diagnosis, its first sentence, wrapped to the terminal."""
+        """The first parameter's diagnosis that did not pass (wrong, or not checked), its
+        first sentence, wrapped to the terminal."""
         if self.report.passed:
             return []
-        message = first_sentence(self.report.failed[0].diagnosis.message)
+        first = next(r for r in self.report if not r.passed)
+        message = first_sentence(first.diagnosis.message)
         width = min(shutil.get_terminal_size((80, 24)).columns, 100)
         return textwrap.wrap(
             message,

@@ -38,6 +38,7 @@ from gradcheck._check.inputs import (
 from gradcheck._check.joint import screen_jointly
 from gradcheck._check.parameter import ParameterChecker
 from gradcheck._check.plan import Planner
+from gradcheck._check.precision import Precision, coarsest, widen
 from gradcheck._check.report import GradientReport, ParameterResult
 from gradcheck._integrations.events import notify_check
 from gradcheck._numerics.noise import estimate_noise
@@ -130,17 +131,20 @@ class _Check:
     """One run of :func:`check_gradients`, as the steps of the module docstring."""
 
     def __init__(self, evaluator: Evaluator, layout: ParamLayout, options: Options, seed: int):
-        self.evaluator = evaluator
+        self.native = evaluator  # the loss in the user's dtypes
+        self.evaluator = evaluator  # the loss the probes call: native, or on float64 copies
         self.layout = layout
         self.options = options
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.notes: list[str] = []
+        self.precision = Precision()
 
     def run(self, grads: object) -> GradientReport:
         f0, loss_dtype, grad_arrays, problems = self.inputs(grads)
         if not math.isfinite(f0):
             return self.report(self.nothing_comparable(f0, grad_arrays), float("nan"))
+        f0, loss_dtype, grad_arrays = self.widen(grads, f0, loss_dtype, grad_arrays)
         settings, global_scale = self.noise(f0, loss_dtype)
         checker = self.plan(settings, global_scale, grad_arrays)
         outcomes = []
@@ -170,6 +174,22 @@ class _Check:
         copies = [None if g is None else np.array(g, copy=True) for g in grad_arrays]
         return f0, loss_dtype, copies, problems
 
+    def widen(
+        self, grads: object, f0: float, loss_dtype: np.dtype[Any], arrays: list[Any]
+    ) -> tuple[float, np.dtype[Any], list[NDArray[Any] | None]]:
+        """Step 1, for float32 and float16 parameters: the loss on float64 copies, where
+        its finite differences carry no low-precision rounding (:mod:`.precision`)."""
+        low = coarsest(self.native.snapshots)
+        if low == np.float64:
+            return f0, loss_dtype, arrays
+        wide, self.precision = widen(self.native, low, grads, arrays)
+        self.notes.extend(self.precision.notes)
+        if wide is None:
+            return f0, loss_dtype, arrays
+        wide.evaluator.mutated |= self.native.mutated
+        self.evaluator = wide.evaluator
+        return wide.f0, wide.loss_dtype, arrays if wide.grads is None else wide.grads
+
     def noise(self, f0: float, loss_dtype: np.dtype[Any]) -> tuple[ProbeSettings, float]:
         """Step 2: the loss's noise σ on a short line through all parameters, and from it
         the cube-root step, where truncation (∝ h²) and noise (∝ σ/h) balance."""
@@ -193,8 +213,11 @@ class _Check:
         self, settings: ProbeSettings, global_scale: float, grads: list[NDArray[Any] | None]
     ) -> ParameterChecker:
         """Step 3: joint probes of the large parameters, and what each parameter needs."""
+        grad_eps = self.precision.param_eps or [
+            float(np.finfo(s.dtype).eps) for s in self.native.snapshots
+        ]
         cover = screen_jointly(
-            self.evaluator, settings, self.rng, self.options, global_scale, grads
+            self.evaluator, settings, self.rng, self.options, global_scale, grads, grad_eps
         )
         return ParameterChecker(
             evaluator=self.evaluator,
@@ -202,6 +225,8 @@ class _Check:
             planner=Planner(self.rng, self.options),
             cover=cover,
             global_scale=global_scale,
+            grad_eps=grad_eps,
+            blurred_by=self.precision.blur(settings.sigma),
         )
 
     def nothing_comparable(
@@ -213,7 +238,7 @@ class _Check:
                 name=name,
                 shape=tuple(snapshot.shape),
                 grad_shape=None if grad is None else tuple(grad.shape),
-                passed=False,
+                outcome="failed",
                 diagnosis=diagnose.nonfinite_loss(str(f0)),
             )
             for name, snapshot, grad in zip(
@@ -223,9 +248,10 @@ class _Check:
 
     def report(self, results: Sequence[ParameterResult], sigma: float) -> GradientReport:
         """Step 6."""
-        return GradientReport(
-            tuple(results), self.evaluator.calls, sigma, self.seed, tuple(self.notes)
+        calls = self.native.calls + (
+            self.evaluator.calls if self.evaluator is not self.native else 0
         )
+        return GradientReport(tuple(results), calls, sigma, self.seed, tuple(self.notes))
 
 
 def _resolve_grads(grads: object, returned: object | None, evaluator: Evaluator) -> object:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +43,59 @@ def nothing_to_compare() -> Diagnosis:
 def ok(name: str, together: tuple[str, ...] = ()) -> Diagnosis:
     joint = f", probed together with {', '.join(together)}" if together else ""
     return Diagnosis("ok", None, f"{grad_label(name)} agrees with the finite differences{joint}")
+
+
+# ------------------------------------------------------------ could not be checked
+
+#: The way out of a loss too noisy to see a gradient (float32, a loss dominated by others).
+IN_FLOAT64 = "check again in float64 (.astype(np.float64) on parameters and data)"
+
+
+def no_verdict(name: str) -> Diagnosis:
+    """No probe decided: kinks closer together than any step the noise allows."""
+    return Diagnosis(
+        "unchecked",
+        None,
+        f"{grad_label(name)} could not be checked: every probe crossed kinks closer "
+        "together than the loss's rounding lets a finite difference resolve (inputs within "
+        "a hair of a ReLU's kink?), so its gradient was neither confirmed nor refuted: "
+        "check again at other parameters (another initialisation, or a few training steps "
+        "on)",
+    )
+
+
+class Blur(NamedTuple):
+    """What blurs a check's view of a gradient, for the words of an unchecked one."""
+
+    cause: str  # "the loss's rounding noise (4.1e-08)", or the gradient's own rounding
+    remedy: str  # what to do: check in float64, pass a function, another point...
+    own_rounding: bool = False  # the cause is the gradient's own low-precision rounding
+    #: A pass must resolve the gradient to this fraction of its size (see verdict.py).
+    checked_to: float = 0.1
+
+
+def imprecise(name: str, blur: float, blurred_by: Blur) -> Diagnosis:
+    """No probe refuted the gradient, but rounding hides it (``blur`` above 1: even a zero
+    gradient would pass) or hides mistakes up to ``blur`` of its size. Said the same way for
+    every parameter with the same cause, so that the report can say it once."""
+    cause, remedy, own, _ = blurred_by
+    label = grad_label(name)
+    if blur <= 1:
+        text = (
+            f"{label} was checked only to ±{blur:.0%} of its size: {cause} would hide a "
+            f"smaller mistake, so a pass would say little: {remedy}"
+        )
+    elif own:
+        text = (
+            f"{label} could not be checked: {cause} can be as large as the gradient "
+            f"itself (sums whose terms cancel), so any mistake would hide in it: {remedy}"
+        )
+    else:
+        text = (
+            f"{label} could not be checked: it is below what {cause} lets any finite "
+            f"difference see, so even a zero gradient would pass: {remedy}"
+        )
+    return Diagnosis("unchecked", None, text)
 
 
 def missing(name: str, problem: str | None) -> Diagnosis:

@@ -138,17 +138,19 @@ def screen_jointly(
     options: Options,
     global_scale: float,
     grads: Sequence[NDArray[Any] | None],
+    grad_eps: Sequence[float],
 ) -> JointCover:
     """Probe the large parameters of one dtype together: once through their largest
     entries, then along up to ``options.directions`` random directions, stopping at the
-    first joint direction that does not stand in."""
+    first joint direction that does not stand in. ``grad_eps[i]`` is the precision
+    parameter ``i``'s gradient was computed in, at least."""
     cover = JointCover()
-    joined = {} if options.full else _joinable(evaluator, options, grads)
+    joined = {} if options.full else _joinable(evaluator, options, grads, grad_eps)
     if len(joined) < 2:
         return cover
-    grad_eps = max(gradient_eps(grad) for grad in joined.values())
+    eps = max(max(grad_eps[i], gradient_eps(grad)) for i, grad in joined.items())
     grads64 = {i: g.astype(np.float64) for i, g in joined.items()}
-    screen = _JointProbe(evaluator, settings, rng, global_scale, grads64, grad_eps)
+    screen = _JointProbe(evaluator, settings, rng, global_scale, grads64, eps)
     if options.entries:
         largest = [Piece(i, np.array([int(np.argmax(np.abs(g)))])) for i, g in grads64.items()]
         view = JointView(evaluator, largest)
@@ -167,11 +169,15 @@ def screen_jointly(
 
 
 def _joinable(
-    evaluator: Evaluator, options: Options, grads: Sequence[NDArray[Any] | None]
+    evaluator: Evaluator,
+    options: Options,
+    grads: Sequence[NDArray[Any] | None],
+    grad_eps: Sequence[float],
 ) -> dict[int, NDArray[Any]]:
     """The largest group of large parameters of one dtype (a joint step must mean the same
-    in every piece) whose gradients can be probed: their gradients, by index."""
-    groups: dict[np.dtype[Any], dict[int, NDArray[Any]]] = {}
+    in every piece, and the user's own dtypes decide it when the check runs on float64
+    copies) whose gradients can be probed: their gradients, by index."""
+    groups: dict[tuple[np.dtype[Any], float], dict[int, NDArray[Any]]] = {}
     for index, (array, grad) in enumerate(zip(evaluator.snapshots, grads, strict=True)):
         if (
             array.size > options.max_entries
@@ -180,7 +186,7 @@ def _joinable(
             and np.all(np.isfinite(grad))
             and np.any(grad)
         ):
-            groups.setdefault(array.dtype, {})[index] = grad
+            groups.setdefault((array.dtype, grad_eps[index]), {})[index] = grad
     return max(groups.values(), key=len, default={})
 
 

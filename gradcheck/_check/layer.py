@@ -129,7 +129,7 @@ def _with_writes(report: GradientReport, calls: LayerCalls, returned_none: bool)
     for position, caller in calls.writers.items():
         k = calls.checked.index(position)
         diagnosis = diagnose.mutated(results[k].name, caller)
-        results[k] = dataclasses.replace(results[k], passed=False, diagnosis=diagnosis)
+        results[k] = dataclasses.replace(results[k], outcome="failed", diagnosis=diagnosis)
     said = report.notes
     if calls.dout_written:
         said = (*said, notes.backward_wrote_dout(calls.backward_name))

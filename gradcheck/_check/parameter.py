@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck._check import diagnose
+from gradcheck._check.diagnose import Blur
 from gradcheck._check.evaluate import Evaluator
 from gradcheck._check.joint import JointCover
 from gradcheck._check.plan import Planner
@@ -29,6 +30,10 @@ class ParameterChecker:
     planner: Planner
     cover: JointCover
     global_scale: float
+    #: By parameter, the precision its gradient was computed in, at least (its dtype's ε:
+    #: float32 code may return float64 arrays that carry float32 rounding).
+    grad_eps: list[float]
+    blurred_by: Blur
 
     def check(
         self, index: int, name: str, grad: NDArray[Any] | None, grad_problem: str | None
@@ -61,7 +66,7 @@ class ParameterChecker:
             joint=self.cover.probes.get(index, []),
             together=self.cover.together.get(index, ()),
         )
-        return verdict(evidence, self.prober.settings.sigma)
+        return verdict(evidence, self.blurred_by)
 
     def _probe(
         self, index: int, grad: NDArray[Any], readings: dict[str, NDArray[np.float64]]
@@ -72,7 +77,7 @@ class ParameterChecker:
         if not readings or not array.size:
             return []
         scale = param_scale(array, self.global_scale)
-        eps = gradient_eps(grad)
+        eps = max(gradient_eps(grad), self.grad_eps[index])
         primary = next(iter(readings))
         lines = self.planner.first_lines(
             index,
@@ -131,6 +136,6 @@ def _failed(
     name: str, shape: tuple[int, ...], grad_shape: tuple[int, ...] | None, diagnosis: Diagnosis
 ) -> ParameterOutcome:
     result = ParameterResult(
-        name=name, shape=shape, grad_shape=grad_shape, passed=False, diagnosis=diagnosis
+        name=name, shape=shape, grad_shape=grad_shape, outcome="failed", diagnosis=diagnosis
     )
     return ParameterOutcome(result)

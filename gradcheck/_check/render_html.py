@@ -2,8 +2,9 @@
 
 Readable on any theme, light or dark (JupyterLab, VS Code, classic Notebook): no colour is
 set for text, which inherits the notebook's; rows are tinted with translucent colours that
-darken a light page and lighten a dark one without hiding its text; a failing row is also
-marked without colour, by a bar at its left edge and its verdict in bold. Inline styles
+darken a light page and lighten a dark one without hiding its text (green passed, red
+failed, amber could not be checked); a row that did not pass is also marked without
+colour, by a bar at its left edge and its verdict in bold. Inline styles
 only (a ``<style>`` element would reach the whole page, and a sanitizer may drop it), no
 scripts, and every text is escaped. ``tests/test_report_html.py`` holds this contract.
 """
@@ -18,10 +19,19 @@ from gradcheck._check.table import HEADER, findings, headline, rows
 if TYPE_CHECKING:
     from gradcheck._check.report import GradientReport
 
-#: Translucent tints (alpha well below 1) and the bar of a failing row.
+#: Translucent tints (alpha well below 1) and the bar of a row that did not pass.
 PASS_TINT = "rgba(52, 168, 83, 0.14)"
 FAIL_TINT = "rgba(234, 67, 53, 0.16)"
 FAIL_BAR = "rgba(234, 67, 53, 0.9)"
+UNCHECKED_TINT = "rgba(251, 188, 4, 0.18)"
+UNCHECKED_BAR = "rgba(227, 116, 0, 0.9)"
+
+#: (tint, left bar) of a row, by outcome: a row that could not be checked is never green.
+_LOOK = {
+    "passed": (PASS_TINT, "transparent"),
+    "failed": (FAIL_TINT, FAIL_BAR),
+    "inconclusive": (UNCHECKED_TINT, UNCHECKED_BAR),
+}
 
 #: The columns read as numbers, aligned right; the others aligned left.
 _NUMERIC = frozenset({"analytic", "numeric", "err/tol"})
@@ -45,9 +55,10 @@ def _header() -> str:
     return f"<thead><tr>{cells}</tr></thead>"
 
 
-def _row(cells: tuple[str, ...], passed: bool) -> str:
-    """One parameter's row: tinted, and when it failed, barred with its verdict in bold."""
-    tint, bar = (PASS_TINT, "transparent") if passed else (FAIL_TINT, FAIL_BAR)
+def _row(cells: tuple[str, ...], outcome: str) -> str:
+    """One parameter's row: tinted, and unless it passed, barred with its verdict in bold."""
+    tint, bar = _LOOK[outcome]
+    passed = outcome == "passed"
     out = []
     for i, (column, cell) in enumerate(zip(HEADER, cells, strict=True)):
         style = _CELL + _align(column)
@@ -56,8 +67,7 @@ def _row(cells: tuple[str, ...], passed: bool) -> str:
         if column == "verdict" and not passed:
             style += "font-weight:bold;"
         out.append(f'<td style="{style}">{html.escape(cell)}</td>')
-    verdict = "passed" if passed else "failed"
-    return f'<tr data-verdict="{verdict}" style="background:{tint};">{"".join(out)}</tr>'
+    return f'<tr data-verdict="{outcome}" style="background:{tint};">{"".join(out)}</tr>'
 
 
 def _items(report: GradientReport) -> str:
@@ -77,7 +87,7 @@ def _items(report: GradientReport) -> str:
 def as_html(report: GradientReport) -> str:
     table = rows(report)
     body = "".join(
-        _row(cells, r.passed) for r, cells in zip(report.results, table[1:], strict=True)
+        _row(cells, r.outcome) for r, cells in zip(report.results, table[1:], strict=True)
     )
     return (
         '<div class="gradcheck-report" style="color:inherit;">'

@@ -14,6 +14,7 @@ from gradcheck.errors import GradientMismatch
 
 DiagnosisKind = Literal[
     "ok",
+    "unchecked",
     "shape",
     "transposed",
     "scaled",
@@ -23,11 +24,18 @@ DiagnosisKind = Literal[
     "nonfinite",
     "missing",
     "mutated",
+    "swapped",
+    "quantised",
     "mismatch",
 ]
 
 #: Every diagnosis kind, in the order the report explains them.
 DIAGNOSIS_KINDS: tuple[DiagnosisKind, ...] = get_args(DiagnosisKind)
+
+Outcome = Literal["passed", "failed", "inconclusive"]
+
+#: The three outcomes of one parameter's check.
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 
 @dataclass(frozen=True)
@@ -35,9 +43,12 @@ class Diagnosis:
     """What kind of mistake a gradient shows, in words.
 
     Attributes:
-        kind: one of ``"ok"``, ``"shape"``, ``"transposed"``, ``"scaled"``, ``"negated"``,
-            ``"regularisation"``, ``"zero"``, ``"nonfinite"``, ``"missing"``, ``"mutated"``,
-            ``"mismatch"``.
+        kind: ``"ok"`` for a gradient that passed; ``"unchecked"`` (or ``"quantised"``)
+            for one that could not be checked, the message saying why and what to do;
+            else the mistake: ``"shape"``, ``"transposed"``, ``"scaled"``, ``"negated"``,
+            ``"regularisation"``, ``"zero"``, ``"nonfinite"``, ``"missing"``,
+            ``"mutated"``, ``"swapped"`` (it is another parameter's gradient) or
+            ``"mismatch"`` (none of these). docs/reference/report.md describes each.
         factor: for ``"scaled"`` and ``"negated"``, analytic / numeric (``13.0`` when a
             ``1/N`` with ``N = 13`` is missing, ``-1.0`` for a flipped sign); for
             ``"regularisation"``, the coefficient ``c`` with numeric ≈ analytic + c·x
@@ -59,7 +70,11 @@ class ParameterResult:
         name: the parameter's name (its key, or ``"params[i]"`` for a sequence).
         shape: the parameter's shape.
         grad_shape: the shape of the gradient the user gave (``None`` if it was missing).
-        passed: whether the gradient agrees with the finite differences.
+        outcome: ``"passed"`` (it agrees with the finite differences, checked to 10% of
+            its size at worst and usually far better), ``"failed"`` (it does not:
+            ``diagnosis`` says how) or ``"inconclusive"`` (no finite difference the loss's
+            rounding allows could tell: ``diagnosis`` says why and what to do). An
+            inconclusive gradient is not a passed one.
         diagnosis: what kind of mistake it is (``kind == "ok"`` when passed).
         method: ``"entries"`` (every entry probed), ``"directions"`` (random directions and
             the largest entry, more entries after a failure), ``"joint"`` (only joint probes,
@@ -67,7 +82,7 @@ class ParameterResult:
             decides") or ``"none"`` (nothing could be compared, e.g. a wrong shape).
         probes: how many entries or directions were compared, joint probes included.
         kinks: how many of those straddled a kink (checked against one-sided derivatives).
-        inconclusive: how many random directions crossed kinks closer together than the
+        undecided: how many random directions crossed kinks closer together than the
             loss's noise lets a step resolve; they count neither way, and two random
             entries were probed in place of each.
         worst_index: the entry index of the worst comparison, or ``None`` when the worst one
@@ -84,18 +99,23 @@ class ParameterResult:
     name: str
     shape: tuple[int, ...]
     grad_shape: tuple[int, ...] | None
-    passed: bool
+    outcome: Outcome
     diagnosis: Diagnosis
     method: Literal["entries", "directions", "joint", "none"] = "none"
     probes: int = 0
     kinks: int = 0
-    inconclusive: int = 0
+    undecided: int = 0
     worst_index: tuple[int, ...] | None = None
     analytic: float = float("nan")
     numeric: float = float("nan")
     error: float = float("nan")
     tolerance: float = float("nan")
     together: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """Whether the gradient was checked and agrees (``outcome == "passed"``)."""
+        return self.outcome == "passed"
 
     @property
     def error_ratio(self) -> float:
@@ -110,7 +130,9 @@ class GradientReport:
     ``print(report)`` (or ``report`` at the REPL) shows a table fitted to the terminal,
     ``report.to_text(width=100)`` to another width; ``"W2" in report`` says whether there is
     such a parameter and ``report["W2"]`` is its :class:`ParameterResult`;
-    ``report.assert_passed()`` raises :class:`GradientMismatch` when any gradient is wrong.
+    ``report.assert_passed()`` raises :class:`GradientMismatch` unless every gradient
+    passed, and ``bool(report)`` is ``report.passed``: a gradient that could not be checked
+    ("inconclusive") counts against both, like a wrong one.
 
     Attributes:
         results: one :class:`ParameterResult` per parameter, in ``params`` order.
@@ -130,13 +152,20 @@ class GradientReport:
 
     @property
     def passed(self) -> bool:
-        """Whether every gradient agrees with finite differences."""
+        """Whether every gradient was checked and agrees with finite differences (False
+        when any failed or could not be checked)."""
         return all(result.passed for result in self.results)
 
     @property
     def failed(self) -> tuple[ParameterResult, ...]:
-        """The results that did not pass, in ``params`` order."""
-        return tuple(result for result in self.results if not result.passed)
+        """The results whose gradient is wrong (outcome ``"failed"``), in ``params`` order."""
+        return tuple(result for result in self.results if result.outcome == "failed")
+
+    @property
+    def inconclusive(self) -> tuple[ParameterResult, ...]:
+        """The results that could not be checked (outcome ``"inconclusive"``), in ``params``
+        order; each one's ``diagnosis.message`` says why and what to do."""
+        return tuple(result for result in self.results if result.outcome == "inconclusive")
 
     def __contains__(self, name: object) -> bool:
         """Whether the report has a parameter named ``name`` (``"W2" in report``); a
@@ -159,11 +188,13 @@ class GradientReport:
         return len(self.results)
 
     def __bool__(self) -> bool:
-        # A report is a container of results; truthiness by verdict would surprise.
-        return len(self.results) > 0
+        # ``if report:`` and ``assert report`` must never read an unchecked gradient as a pass.
+        return self.passed
 
     def assert_passed(self) -> None:
-        """Raise :class:`GradientMismatch` (an ``AssertionError``) unless every gradient passed."""
+        """Raise :class:`GradientMismatch` (an ``AssertionError``) unless every gradient
+        passed: a wrong gradient and one that could not be checked both raise, with the
+        report (why, and what to do) as the message."""
         __tracebackhide__ = True
         if not self.passed:
             raise GradientMismatch(self)

@@ -28,6 +28,18 @@ def _worst_at(result: ParameterResult) -> str:
     return str(result.worst_index)
 
 
+#: The verdict cell of a gradient that could not be checked: never "ok".
+UNCHECKED = "unchecked"
+
+
+def _verdict(result: ParameterResult) -> str:
+    if result.outcome == "passed":
+        return "ok"
+    if result.outcome == "inconclusive":
+        return UNCHECKED
+    return result.diagnosis.kind
+
+
 def rows(report: GradientReport) -> list[tuple[str, ...]]:
     """The header, then one row of cells per parameter."""
     table: list[tuple[str, ...]] = [HEADER]
@@ -36,7 +48,7 @@ def rows(report: GradientReport) -> list[tuple[str, ...]]:
             (
                 r.name,
                 str(r.shape),
-                r.diagnosis.kind if not r.passed else "ok",
+                _verdict(r),
                 _worst_at(r),
                 _number(r.analytic),
                 _number(r.numeric),
@@ -47,9 +59,17 @@ def rows(report: GradientReport) -> list[tuple[str, ...]]:
 
 
 def headline(report: GradientReport) -> str:
-    bad = len(report.failed)
-    total = len(report.results)
-    verdict = "all gradients ok" if bad == 0 else f"{bad} of {total} gradients wrong"
+    """What the check found, wrong gradients first, then those it could not check; "all
+    gradients ok" only when every one was checked and agrees."""
+    bad, unseen, total = len(report.failed), len(report.inconclusive), len(report.results)
+    if bad:
+        verdict = f"{bad} of {total} gradients wrong"
+        if unseen:
+            verdict += f", {unseen} could not be checked"
+    elif unseen:
+        verdict = f"{unseen} of {total} gradients could not be checked"
+    else:
+        verdict = "all gradients ok"
     return f"gradcheck: {verdict} ({report.loss_calls} loss calls, noise ≈ {report.noise:.1e})"
 
 
@@ -75,7 +95,11 @@ class Finding(NamedTuple):
 
 #: The diagnoses said once for several gradients, and the verb their messages start with
 #: (singular, plural): "dW1 is 64× ..." becomes "all 4 gradients are 64× ...".
-_SHARED_VERBS = {"scaled": (" is ", " are "), "negated": (" has ", " have ")}
+_SHARED_VERBS = {
+    "scaled": (" is ", " are "),
+    "negated": (" has ", " have "),
+    "unchecked": (" could not be checked: ", " could not be checked: "),
+}
 
 
 def _predicate(result: ParameterResult) -> str | None:
@@ -96,11 +120,14 @@ def _subject(names: list[str], total: int) -> str:
 
 
 def findings(report: GradientReport) -> list[Finding]:
-    """The failed parameters' diagnoses in ``params`` order; one that several share word for
-    word (one missing 1/N makes every gradient ``scaled`` by one factor) is said once, where
-    its first parameter stands. Each result's own :class:`Diagnosis` is left as it is."""
+    """The diagnoses of the parameters that did not pass (wrong, or not checked: why and
+    what to do) in ``params`` order; one that several share word for word (one missing 1/N
+    makes every gradient ``scaled`` by one factor) is said once, where its first parameter
+    stands. Each result's own :class:`Diagnosis` is left as it is."""
     groups: dict[tuple[str, str], list[ParameterResult]] = {}
-    for r in report.failed:
+    for r in report.results:
+        if r.passed:
+            continue
         predicate = _predicate(r)
         key = (r.diagnosis.kind, predicate) if predicate is not None else ("", r.name)
         groups.setdefault(key, []).append(r)
@@ -112,6 +139,8 @@ def findings(report: GradientReport) -> list[Finding]:
         names = [r.name for r in members]
         if kind == "negated":  # "... the wrong sign: it is −1 × ..." of each of them
             predicate = predicate.replace(": it is ", ": each is ", 1)
+        elif kind == "unchecked":  # "... it is below what ..." of each of them
+            predicate = predicate.replace("it is below", "each is below", 1)
         plural = _SHARED_VERBS[kind][1]
         said.append(Finding(tuple(names), _subject(names, len(report)) + plural + predicate))
     return said

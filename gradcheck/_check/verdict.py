@@ -1,5 +1,6 @@
-"""Step 5 for one parameter: its verdict, from its own probes or from the joint probes that
-stood in for all of them, with the row the report shows and any note about precision."""
+"""Step 5 for one parameter: its outcome (passed, failed or inconclusive), from its own
+probes or from the joint probes that stood in for all of them, with the row the report
+shows."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check import diagnose, notes
+from gradcheck._check import diagnose
+from gradcheck._check.diagnose import Blur
 from gradcheck._check.fit import Fit, all_pass, conclusive, fit_factor
-from gradcheck._check.report import Diagnosis, ParameterResult
+from gradcheck._check.report import Diagnosis, Outcome, ParameterResult
 from gradcheck._numerics.probe import Probe
-from gradcheck._numerics.steps import PRECISION
 from gradcheck._shapes.rule import ShapeSlip
 
 
@@ -42,9 +43,11 @@ class ParameterOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def verdict(evidence: Evidence, sigma: float) -> ParameterOutcome:
+def verdict(evidence: Evidence, blurred_by: Blur) -> ParameterOutcome:
     """Passed when the primary reading of a gradient of the right shape passed every
-    conclusive probe (or none could decide: see the note); else diagnosed."""
+    conclusive probe, precisely; inconclusive when no probe could decide or the passes
+    could hide a larger mistake than ``blurred_by.checked_to`` of its size; else failed,
+    and diagnosed."""
     e = evidence
     primary = next(iter(e.readings), None)
     probes = e.direct or e.joint
@@ -54,28 +57,32 @@ def verdict(evidence: Evidence, sigma: float) -> ParameterOutcome:
             if e.slip is None
             else diagnose.shape(e.name, e.shape, e.grad_shape)
         )
-        result = ParameterResult(
-            name=e.name,
-            shape=e.shape,
-            grad_shape=e.grad_shape,
-            passed=e.slip is None,
-            diagnosis=diagnosis,
+        outcome: Outcome = "passed" if e.slip is None else "failed"
+        return ParameterOutcome(
+            ParameterResult(
+                name=e.name,
+                shape=e.shape,
+                grad_shape=e.grad_shape,
+                outcome=outcome,
+                diagnosis=diagnosis,
+            )
         )
-        return ParameterOutcome(result)
     undecided = not conclusive(probes)
     passed = e.slip is None and (undecided or all_pass(probes, primary))
-    outcome = ParameterOutcome(_row(e, primary, probes, passed, _diagnosis(e, primary, passed)))
-    if outcome.result.diagnosis.kind == "scaled":
-        outcome.fit = fit_factor(probes)
-    if passed:
-        outcome.notes.extend(_precision_notes(e, probes, undecided, sigma))
-    return outcome
+    if not passed:
+        outcome, diagnosis = "failed", _diagnosis(e, primary)
+    else:
+        unseen = _unchecked(e, probes, undecided, blurred_by)
+        outcome = "passed" if unseen is None else "inconclusive"
+        diagnosis = diagnose.ok(e.name, e.together) if unseen is None else unseen
+    result = ParameterOutcome(_row(e, primary, probes, outcome, diagnosis))
+    if diagnosis.kind == "scaled":
+        result.fit = fit_factor(probes)
+    return result
 
 
-def _diagnosis(e: Evidence, primary: str, passed: bool) -> Diagnosis:
+def _diagnosis(e: Evidence, primary: str) -> Diagnosis:
     probes = e.direct or e.joint
-    if passed:
-        return diagnose.ok(e.name, e.together)
     if e.slip is None:
         return diagnose.diagnose_values(e.name, e.shape, probes, not np.any(e.grad64))
     if e.slip == "transposed" and all_pass(probes, "transposed"):
@@ -83,18 +90,21 @@ def _diagnosis(e: Evidence, primary: str, passed: bool) -> Diagnosis:
     return diagnose.shape(e.name, e.shape, e.grad_shape, primary, all_pass(probes, primary))
 
 
-def _precision_notes(e: Evidence, probes: list[Probe], undecided: bool, sigma: float) -> list[str]:
-    """What a pass could not see: no probe decided, or the noise hid the gradient."""
-    said = [notes.no_verdict(e.name)] if undecided else []
-    uncertainty = max((p.uncertainty for p in conclusive(probes)), default=0.0)
-    if uncertainty > PRECISION:
-        largest = float(np.abs(e.grad64).max())
-        said.append(notes.imprecise(e.name, uncertainty, largest, sigma))
-    return said
+def _unchecked(
+    e: Evidence, probes: list[Probe], undecided: bool, blurred_by: Blur
+) -> Diagnosis | None:
+    """Why a gradient that no probe refuted still was not checked: no probe decided, or
+    rounding hid the gradient (or mistakes larger than ``checked_to`` of it); else None."""
+    if undecided:
+        return diagnose.no_verdict(e.name)
+    blur = max((p.blur for p in conclusive(probes)), default=0.0)
+    if blur > blurred_by.checked_to:
+        return diagnose.imprecise(e.name, blur, blurred_by)
+    return None
 
 
 def _row(
-    e: Evidence, primary: str, probes: list[Probe], passed: bool, diagnosis: Diagnosis
+    e: Evidence, primary: str, probes: list[Probe], outcome: Outcome, diagnosis: Diagnosis
 ) -> ParameterResult:
     """The report's row: the worst probe (for a failure, the worst failing entry if there
     is one: an entry says where, a direction only that something is wrong)."""
@@ -113,12 +123,12 @@ def _row(
         name=e.name,
         shape=e.shape,
         grad_shape=e.grad_shape,
-        passed=passed,
+        outcome=outcome,
         diagnosis=diagnosis,
         method=method,
         probes=len(e.direct) + len(e.joint),
         kinks=sum(p.verdicts[primary].kink for p in [*e.direct, *e.joint]),
-        inconclusive=sum(p.inconclusive for p in e.direct),
+        undecided=sum(p.inconclusive for p in e.direct),
         together=e.together,
         worst_index=worst.entry,
         analytic=v.analytic / worst.scale,

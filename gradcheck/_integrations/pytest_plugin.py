@@ -13,8 +13,10 @@ What it adds to a pytest run:
   are not printed (they are arrays), so the failure shows where the test called the check
   and the report's table (``--fulltrace`` shows everything). When a test fails some other
   way (``assert report.passed``) after a check in it failed, that check's table is added
-  as a section of the failure.
-* A line in the terminal summary: how many gradient checks ran and how many failed.
+  as a section of the failure. A check that could not see every gradient (an
+  inconclusive outcome) did not pass: it counts as failed here, as everywhere.
+* A line in the terminal summary: how many gradient checks ran, how many failed, and how
+  many of those only because a gradient could not be checked.
 
 This module imports only pytest and the standard library. At run time it loads
 gradcheck's ``events`` and ``policy`` modules, which import nothing more; NumPy and the
@@ -71,6 +73,8 @@ class _State:
     previous_override: Policy | None = None
     checks: int = 0
     failed: int = 0
+    #: Of the failed checks, those with nothing wrong but a gradient not checked.
+    unchecked: int = 0
     #: Failed checks in the current test phase (setup, call or teardown), and the last one.
     phase_failed: int = 0
     phase_last_failure: GradientReport | None = None
@@ -80,6 +84,7 @@ class _State:
         self.checks += 1
         if not report.passed:
             self.failed += 1
+            self.unchecked += not report.failed
             self.phase_failed += 1
             self.phase_last_failure = report
 
@@ -331,6 +336,8 @@ def pytest_terminal_summary(
         return
     plural = "" if state.checks == 1 else "s"
     line = f"gradcheck: {state.checks} gradient check{plural} ran, {state.failed} failed"
+    if state.unchecked:
+        line += f" ({state.unchecked} of them could not check every gradient)"
     if state.policy is not None:
         line += f" (policy {state.policy} from {state.policy_source})"
     terminalreporter.ensure_newline()

@@ -19,11 +19,11 @@ from numpy.typing import NDArray
 from gradcheck._numerics.loss import LossAt
 from gradcheck._numerics.stencil import (
     CENTRAL_H,
-    GRADIENT_ULPS,
     OFFSETS,
     RICHARDSON,
     Allowance,
     Verdict,
+    gradient_slack,
     judge,
     judge_central,
     noise_tolerance,
@@ -35,6 +35,7 @@ from gradcheck._numerics.steps import (
     RESOLUTION,
     next_step,
     precise,
+    relative_blur,
     relative_width,
     settle,
 )
@@ -75,6 +76,9 @@ class Probe:
     inconclusive: bool = False
     #: The settled verdict's width relative to the gradient's size (see steps.PRECISION).
     uncertainty: float = 0.0
+    #: Its tolerance alone relative to the gradient's size (see steps.relative_blur): a
+    #: mistake smaller than this could pass this probe.
+    blur: float = 0.0
     #: ``⟨x, d⟩``: the parameter's own value along the probe, from the same displacements
     #: and formula as ``analytic``; a gradient ``g + c·x`` would read ``analytic + c·x_dot_d``.
     x_dot_d: float = 0.0
@@ -137,17 +141,22 @@ class Prober:
         other, so its one-sided derivatives no longer bound the valid values; its positive
         and negative halves each cross all of them the same way.
         """
+        largest = {n: float(np.abs(g).max()) for n, g in readings.items()}
         if line.entry is not None:
             size = {n: abs(float(g[line.entry])) * line.scale for n, g in readings.items()}
+            spread = {n: m * line.scale for n, m in largest.items()}
             # The gradient's size for judging precision: the parameter's, not one entry's.
-            reference = max(float(np.abs(g).max()) for g in readings.values()) * line.scale
+            reference = max(spread.values())
         else:
             assert line.direction is not None
             size = {n: float(np.sum(np.abs(g * line.direction))) for n, g in readings.items()}
+            reach = float(np.sum(np.abs(line.direction)))
+            spread = {n: m * reach for n, m in largest.items()}
             reference = max(size.values())
         s = self.settings
         allow = {
-            n: Allowance(s.sigma, GRADIENT_ULPS * grad_eps * m, s.eps) for n, m in size.items()
+            n: Allowance(s.sigma, gradient_slack(grad_eps, m, spread[n]), s.eps)
+            for n, m in size.items()
         }
         found = self._attempts(line, _Readings(readings, allow), max(size.values()), reference)
         direction = line.direction
@@ -202,6 +211,7 @@ class Prober:
             loss_moved=moved,
             inconclusive=settled[primary][1],
             uncertainty=relative_width(final, reference),
+            blur=relative_blur(final, reference),
             x_dot_d=tried[final.step][2],
             failed_attempts=sum(not a[primary].passed for a in attempts),
         )

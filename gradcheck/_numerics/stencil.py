@@ -36,6 +36,22 @@ NOISE_SIGMAS = 8.0
 #: Units in the last place of accumulated rounding allowed in the user's gradient (sums of
 #: tens of thousands of terms).
 GRADIENT_ULPS = 256.0
+#: For a gradient computed in float32 or float16, ulps of the parameter's largest gradient
+#: entry: a sum whose terms cancel (a bias's Σ(p − y) near balance) keeps the rounding of
+#: its terms, which can be far larger than the sum (docs/how-it-decides.md, "float32 and
+#: float16"). In float64 this is far below any noise allowance and is left out.
+CANCELLATION_ULPS = 4096.0
+_FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+def gradient_slack(grad_eps: float, along: float, largest_along: float) -> float:
+    """The rounding allowed in a directional derivative of a gradient computed in
+    precision ``grad_eps``: GRADIENT_ULPS of ``along`` (``Σ|gᵢ·dᵢ|``), and for a low
+    precision at least CANCELLATION_ULPS of ``largest_along`` (``max|g|·Σ|dᵢ|``)."""
+    slack = GRADIENT_ULPS * grad_eps * along
+    if grad_eps > _FLOAT64_EPS:
+        slack = max(slack, CANCELLATION_ULPS * grad_eps * largest_along)
+    return slack
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,9 @@ class Verdict:
     kink: bool  # the one-sided derivatives differ by more than noise
     step: float
     noise_limited: bool  # noise, not the estimates' spread, dominates the tolerance
+    #: How much the derivative is seen to vary: the largest estimate, or the change of the
+    #: slope across the stencil (at a minimum the derivative is 0 but the slope varies).
+    size: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -128,6 +147,7 @@ def judge_central(
         kink=False,
         step=step,
         noise_limited=True,
+        size=abs(numeric),
     )
 
 
@@ -160,4 +180,5 @@ def judge(
         kink=abs(backward - forward) > 2 * noise,
         step=step,
         noise_limited=noise >= high - low,
+        size=size,
     )

@@ -29,6 +29,9 @@ KINK_RETRIES = 5
 #: An attempt is precise when its range plus tolerance is at most this fraction of the
 #: gradient's size; a less precise pass says little (a mistake that size would pass).
 PRECISION = 0.1
+#: Further step-ups (each STEP_SHRINK larger) for a pass still too imprecise on a smooth
+#: line: a gradient tiny next to the loss needs a step larger than the cube-root one.
+MAX_STEP_UPS = 3
 #: On a smooth line only failures below this fraction of the derivative are retried
 #: (unseen truncation or kinks shift it by a few per cent); a gross one is decided at once.
 RETRY_BELOW = 0.1
@@ -51,6 +54,15 @@ def relative_width(verdict: Verdict, reference: float) -> float:
     return width(verdict) / size if size > 0 else 0.0
 
 
+def relative_blur(verdict: Verdict, reference: float) -> float:
+    """The tolerance alone (rounding: the loss's noise and the gradient's own) relative to
+    the gradient's size: a mistake smaller than this could pass. Unlike the width it leaves
+    out the estimates' range, which at a kink spans valid one-sided derivatives; at a
+    minimum, where the gradient is 0, the slope's change across the stencil is the size."""
+    size = max(_size(verdict, reference), verdict.size)
+    return verdict.tolerance / size if size > 0 else 0.0
+
+
 def precise(verdict: Verdict, reference: float) -> bool:
     """Whether an attempt is precise enough to settle a probe: its width is at most
     PRECISION of the gradient's size (the parameter's, along this kind of probe)."""
@@ -63,7 +75,8 @@ def next_step(
     """The step of the next attempt, or None when another attempt cannot help.
 
     * An attempt too imprecise to mean much (or to name the mistake), with noise
-      dominating: a larger step (less noise), once.
+      dominating: a larger step (less noise), once; a pass that stays imprecise on a
+      smooth line, up to MAX_STEP_UPS more times.
     * A failure by a few per cent, which kinks or truncation could explain: a smaller step
       while its noise still lets the discrepancy show, else a larger one once (less noise:
       a stable numeric value confirms the failure, a moving one shows the line is rough).
@@ -78,7 +91,12 @@ def next_step(
         # Once only: a loss smooth at one scale can be far from it at 64 times that.
         return current.step * STEP_SHRINK
     if current.passed:
-        return None
+        ups = len({v.step for v in history if v.step > history[0].step})
+        if precise(current, reference) or not smooth(current) or ups > MAX_STEP_UPS:
+            return None
+        # A gradient tiny next to the loss: noise still blurs it, and the line is smooth at
+        # this scale (its five estimates agree within noise), so a larger step can see it.
+        return largest * STEP_SHRINK
     size = max(abs(current.analytic), abs(current.numeric))
     rough = current.kink or not current.noise_limited
     if current.error > RETRY_BELOW * size and not rough:

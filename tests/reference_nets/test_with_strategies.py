@@ -124,15 +124,26 @@ def assert_passes(problem: Drawn) -> None:
     assert [result.name for result in report] == list(problem.params)
 
 
+def assert_no_false_alarm(problem: Drawn) -> None:
+    """Saturated nets: no correct gradient fails. A gradient the loss's rounding hides
+    (the loss does not move at all) is reported unchecked, saying why, never ok."""
+    report = problem.check(problem.gradients())
+    assert not report.failed, str(report)
+    for result in report.inconclusive:
+        assert result.diagnosis.kind == "unchecked"
+        assert "rounding" in result.diagnosis.message, str(report)
+    assert bool(report) == (not report.inconclusive)
+
+
 # ------------------------------------------------------------------- what passes
 
 
 # Every net at unit scale and at mixed scales (input entries from 1e-8 to 30 in one array,
-# biases of size 0.5), and the sigmoid net saturated (inputs of 4 to 30: every sigmoid is flat).
+# biases of size 0.5). Saturated nets are below: they never fail, but a gradient below the
+# loss's noise is reported unchecked.
 PASSING_SCALES: list[tuple[NetName, Layout, gst.Scale]] = [
     *((net, layout, "unit") for net, layout in NET_LAYOUTS),
     *((net, layout, "mixed") for net, layout in NET_LAYOUTS),
-    *(("three_layer_sigmoid", layout, "saturating") for layout in LAYOUTS),
 ]
 
 
@@ -222,13 +233,24 @@ def test_gradcheck_passes_drawn_relu_nets_next_to_their_kinks(layout: Layout) ->
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_gradcheck_never_fails_saturated_sigmoid_nets(layout: Layout) -> None:
+    # Inputs of 4 to 30: every sigmoid is flat, gradients far below the loss's noise.
+    @PROPERTY
+    @given(problems("three_layer_sigmoid", layout, scale="saturating"))
+    def never_fails(problem: Drawn) -> None:
+        assert_no_false_alarm(problem)
+
+    never_fails()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("net", list(SATURATED_SOFTMAX))
-def test_gradcheck_passes_saturated_softmax_nets(net: NetName, layout: Layout) -> None:
+def test_gradcheck_never_fails_saturated_softmax_nets(net: NetName, layout: Layout) -> None:
     # Inputs of 4 to 30: nearly one-hot softmaxes.
     @PROPERTY
     @example(problem=explicit(net, layout, SATURATED_SOFTMAX[net]))
     @given(problems(net, layout, scale="saturating"))
     def passes(problem: Drawn) -> None:
-        assert_passes(problem)
+        assert_no_false_alarm(problem)
 
     passes()
