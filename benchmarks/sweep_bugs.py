@@ -1,4 +1,6 @@
-"""The bugs sweep_verdicts.py injects into correct gradients: one function per kind."""
+"""The bugs sweep_verdicts.py injects into correct gradients: one function per kind, and
+``replay``, which applies a bug already injected (its recorded choices) to the gradients at
+other parameters, for gradients given as a function."""
 
 import numpy as np
 
@@ -64,6 +66,15 @@ def _entry_plus50(problem, g, rng):
     return g, {"targets": [name], "index": [int(i) for i in idx], "entry_rel_to_max": rel}
 
 
+def _zero_unit(problem, g, j):
+    """Zero hidden unit ``j``'s slice of the first layer's weight and bias gradients."""
+    wname, bname, waxis, baxis = problem.hidden_unit_axes()
+    for name, axis in ((wname, waxis), (bname, baxis)):
+        index = [slice(None)] * g[name].ndim
+        index[axis] = j
+        g[name][tuple(index)] = 0.0
+
+
 def _zero_hidden_unit(problem, g, rng):
     wname, bname, waxis, baxis = problem.hidden_unit_axes()
     w, b = g[wname], g[bname]
@@ -72,14 +83,7 @@ def _zero_hidden_unit(problem, g, rng):
     if len(active) == 0:
         return None, "no active unit"
     j = int(active[int(rng.integers(len(active)))])
-    if waxis == 1:
-        w[:, j] = 0.0
-    else:
-        w[j, :] = 0.0
-    if baxis == 1:
-        b[:, j] = 0.0
-    else:
-        b[j, :] = 0.0
+    _zero_unit(problem, g, j)
     return g, {
         "targets": [wname, bname],
         "unit": j,
@@ -129,3 +133,47 @@ def inject(kind, problem, grads, rng):
     if kind not in INJECTIONS:
         raise ValueError(kind)
     return INJECTIONS[kind](problem, {k: np.array(v, copy=True) for k, v in grads.items()}, rng)
+
+
+def _swap_entries(v, flat_indices):
+    i, j = flat_indices
+    v = v.reshape(-1)
+    v[i], v[j] = v[j], v[i]
+
+
+def _scale_entry(factor):
+    def scale(problem, g, info, params):
+        g[info["targets"][0]][tuple(info["index"])] *= factor
+
+    return scale
+
+
+def _missing_reg_at(problem, g, info, params):
+    g.update(problem.module.gradients(params, problem.X, problem.target, 0.0))
+
+
+#: Bug kind -> ``apply(problem, grads copy, info, params)``, in place: the bug ``info``
+#: describes, on the gradients at ``params``.
+REPLAYS = {
+    "scaled_by_N": lambda problem, g, info, params: g.update(
+        {k: v * info["factor"] for k, v in g.items()}
+    ),
+    "negated": lambda problem, g, info, params: g.update({n: -g[n] for n in info["targets"]}),
+    "transposed": lambda problem, g, info, params: g.update(
+        {n: np.ascontiguousarray(g[n].T) for n in info["targets"]}
+    ),
+    "slip20_largest": _scale_entry(1.2),
+    "entry_plus50": _scale_entry(1.5),
+    "zero_hidden_unit": lambda problem, g, info, params: _zero_unit(problem, g, info["unit"]),
+    "swap_two": lambda problem, g, info, params: _swap_entries(
+        g[info["targets"][0]], info["flat_indices"]
+    ),
+    "missing_reg": _missing_reg_at,
+}
+
+
+def replay(kind, info, problem, params, grads):
+    """The gradients ``grads`` (the net's, at ``params``) with the bug ``info`` records."""
+    g = {k: np.array(v, copy=True) for k, v in grads.items()}
+    REPLAYS[kind](problem, g, info, params)
+    return g

@@ -1,10 +1,12 @@
 """Inject bugs into TWO OR THREE large parameters at once (errors that may cancel in a
-joint probe) on the forum ReLU net and the three-layer sigmoid net, and count catches.
+joint probe) on the forum ReLU net and the three-layer sigmoid net, and count the bugs
+caught (a parameter failed), inconclusive (none failed, not all passed) and missed (all
+passed); an inconclusive bug is neither caught nor missed.
 
 Not part of ``make test`` (``make sweep`` runs it). Usage:
 
     .venv/bin/python benchmarks/sweep_multi.py [--out result.json] [--quick]
-    ... --compare other.json    # also list cases caught in one run but missed in the other
+    ... --compare other.json    # also list cases whose outcome differs between two runs
 
 Whatever ``gradcheck`` is first on sys.path is measured (its file is printed first; see
 ``sweep_verdicts.py`` for measuring a worktree). The bug kinds are described in
@@ -24,9 +26,9 @@ from collections import defaultdict
 import numpy as np
 from sweep_multi_bugs import inject
 from sweep_problems import Problem, size_label
-from sweep_run import run_check, write_json
+from sweep_run import INTERFACE, run_check, write_json
 from sweep_specs import LAYOUTS, SIGMOID_SIZES
-from sweep_summary import count_bug
+from sweep_summary import count_bug, outcome, print_missed
 
 import gradcheck
 
@@ -119,6 +121,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a ~10%% subset")
     parser.add_argument("--compare", help="another output of this script")
     args = parser.parse_args()
+    print(f"gradcheck interface: {INTERFACE}", flush=True)
     t0 = time.perf_counter()
 
     todo = specs()
@@ -139,7 +142,7 @@ def main():
         rec.update(run_check(problem, grads, spec["check_seed"]))
         failed = {f["name"] for f in rec["failed"]}
         targets = set(info["targets"])
-        rec["caught"] = rec["passed"] is False
+        rec["caught"] = outcome(rec) == "failed"
         rec["all_targets_flagged"] = targets <= failed
         rec["unflagged_targets"] = sorted(targets - failed)
         rec["false_attributions"] = sorted(failed - targets)
@@ -154,6 +157,7 @@ def main():
             args.out,
             {
                 "gradcheck_file": gradcheck.__file__,
+                "interface": INTERFACE,
                 "quick": args.quick,
                 "numpy": np.__version__,
                 "summary": summary,
@@ -183,6 +187,8 @@ def summarise(records):
         lambda: {
             "total": 0,
             "caught": 0,
+            "inconclusive": 0,
+            "missed": 0,
             "all_flagged": 0,
             "caught_some_target_unflagged": 0,
             "false_attr": 0,
@@ -203,7 +209,8 @@ def summarise(records):
     return {
         "by": dict(sorted(keys.items())),
         "total_checks": sum("skipped" not in r for r in records),
-        "missed": sum(r.get("passed") is True for r in records),
+        "missed": sum(outcome(r) == "passed" for r in records),
+        "inconclusive": sum(outcome(r) == "inconclusive" for r in records),
     }
 
 
@@ -218,24 +225,20 @@ def describe(r):
 
 def print_summary(s, records):
     print(
-        "\n== caught/total | all bugged params flagged | caught but a bugged param "
-        "passed | cases with a correct param flagged =="
+        "\n== caught/inconclusive/missed of total | all bugged params flagged | caught but a "
+        "bugged param passed | cases with a correct param flagged =="
     )
     for k, v in s["by"].items():
         print(
-            f"{k:48s} {v['caught']:>4d}/{v['total']:<4d} all-flagged {v['all_flagged']:>4d}"
+            f"{k:44s} {v['caught']:>3d}/{v['inconclusive']}/{v['missed']} of {v['total']:<3d}"
+            f" all-flagged {v['all_flagged']:>3d}"
             f"  target-unflagged {v['caught_some_target_unflagged']:>3d}"
             f"  false-attr {v['false_attr']:>3d}"
             + (f" skipped {v['skipped']}" if v["skipped"] else "")
             + (f" errors {v['errors']}" if v["errors"] else "")
         )
-    print(f"missed: {s['missed']} / {s['total_checks']}")
-    print("\n== every missed bug ==")
-    for r in records:
-        if r.get("passed") is True:
-            print(f"- {describe(r)} not_checked={r['not_checked']}")
-        elif r.get("passed") is None and "skipped" not in r:
-            print(f"- ERROR {describe(r)}: {r['error']}")
+    print(f"missed: {s['missed']}, inconclusive: {s['inconclusive']} / {s['total_checks']}")
+    print_missed(records, describe)
     print("\n== caught, but a bugged parameter passed ==")
     for r in records:
         if r.get("caught") and not r["all_targets_flagged"]:
@@ -251,14 +254,13 @@ def print_summary(s, records):
 def compare(records, this_name, other_path):
     with open(other_path) as fh:
         other = {r["id"]: r for r in json.load(fh)["records"]}
-    print(f"\n== caught in one run, missed in the other ({this_name} vs {other_path}) ==")
+    print(f"\n== outcome differs between runs ({this_name} vs {other_path}) ==")
     for r in records:
         o = other.get(r["id"])
         if o is None or "skipped" in r or "skipped" in o:
             continue
-        if r.get("passed") is not o.get("passed"):
-            who = this_name if r.get("caught") else other_path
-            print(f"- caught only by {who}: {describe(r)}")
+        if outcome(r) != outcome(o):
+            print(f"- {outcome(r)} in {this_name}, {outcome(o)} in {other_path}: {describe(r)}")
 
 
 if __name__ == "__main__":

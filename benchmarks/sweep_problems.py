@@ -16,7 +16,7 @@ PACKAGES = {
     "three_layer_sigmoid": three_layer_sigmoid,
     "linear_softmax": linear_softmax,
 }
-DTYPES = {"float32": np.float32, "float64": np.float64}
+DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
 TRAIN_STEPS = 400
 TRAIN_STEP_SIZE = 1.0  # the forum's step size
 
@@ -96,6 +96,25 @@ class Problem:
     def grads(self, reg=None):
         extra = self.extra if reg is None else (reg,)
         return self.module.gradients(self.params, self.X, self.target, *extra)
+
+    def grads_function(self, bug=None):
+        """The gradients as a function of the parameters, as a user passes ``grads=``;
+        ``bug(params, grads) -> grads`` puts a bug into them wherever it is called."""
+
+        def grads(params):
+            out = self.module.gradients(params, self.X, self.target, *self.extra)
+            return out if bug is None else bug(params, out)
+
+        return grads
+
+    def grads_float64(self):
+        """The gradients in float64 at this problem's params and data cast to float64 (the
+        exact gradient at the very point a low-precision one was computed)."""
+        wide = {k: v.astype(np.float64) for k, v in self.params.items()}
+        target = self.target
+        if np.issubdtype(target.dtype, np.floating):
+            target = target.astype(np.float64)
+        return self.module.gradients(wide, self.X.astype(np.float64), target, *self.extra)
 
     def hidden_unit_axes(self):
         """(first-layer weight name, bias name, unit axis of W, unit axis of b)."""

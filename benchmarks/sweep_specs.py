@@ -26,70 +26,88 @@ RELU_SIZES = [  # random two-layer ReLU problems, used for bugs (square weights,
 LAYOUTS = ("row_major", "column_major")
 # Problem seed -> (scale, reg) for the random problems: the bigger scale saturates the
 # sigmoids and makes the softmax confident.
-SIGMOID_SCALE = {0: 1.0, 1: 1.0, 2: 3.0}
+SIGMOID_SCALE_REG = {0: (1.0, 0.0), 1: (1.0, 0.0), 2: (3.0, 0.0)}
 LINEAR_SCALE_REG = {0: (1.0, 0.0), 1: (1.0, 1e-3), 2: (4.0, 0.1)}
 FORUM_REG = {0: 0.0, 1: 1e-3}  # data seed -> reg (the forum itself uses 0)
 
 
+#: dtype -> (checks per forum problem, per random problem; forum hidden sizes; indices into
+#: SIGMOID_SIZES and LINEAR_SIZES). float16 runs on a subset, to keep ``make sweep`` short:
+#: numpy's float16 matmul is no BLAS (a loss call of the h1000 forum net takes ~60 ms).
+CORRECT_PLAN = {
+    "float64": (3, 1, (100, 1000), range(6), range(6)),
+    "float32": (6, 2, (100, 1000), range(6), range(6)),
+    "float16": (1, 1, (100,), (0, 1, 2, 4, 5), (0, 1, 2, 3, 4, 5)),
+}
+
+
+def _forum_specs(dtype, per, hiddens, check_seed):
+    return [
+        {
+            "net": "forum_relu",
+            "state": state,
+            "layout": layout,
+            "dtype": dtype,
+            "sizes": {"hidden": hidden},
+            "problem_seed": dseed,
+            "reg": FORUM_REG[dseed],
+            "check_seed": check_seed(),
+        }
+        for hidden in hiddens
+        for state in ("init", "trained")
+        for layout in LAYOUTS
+        for dseed in (0, 1)
+        for _ in range(per)
+    ]
+
+
+def _random_specs(net, sizes_list, indices, dtype, per, check_seed):
+    """Random problems of ``net``: sizes ``sizes_list[i]``, problem seeds 100·i + 0, 1, 2."""
+    scale_reg = LINEAR_SCALE_REG if net == "linear_softmax" else SIGMOID_SCALE_REG
+    return [
+        {
+            "net": net,
+            "layout": layout,
+            "dtype": dtype,
+            "sizes": sizes_list[i],
+            "problem_seed": 100 * i + pseed,
+            "scale": scale_reg[pseed][0],
+            "reg": scale_reg[pseed][1],
+            "check_seed": check_seed(),
+        }
+        for i in indices
+        for layout in LAYOUTS
+        for pseed in (0, 1, 2)
+        for _ in range(per)
+    ]
+
+
 def correct_specs():
     seeds = np.random.default_rng(20240601)
-    specs = []
 
     def check_seed():
         return int(seeds.integers(0, 2**31 - 1))
 
-    for dtype, per_random, per_forum in (("float64", 1, 3), ("float32", 2, 6)):
-        for hidden in (100, 1000):
-            for state in ("init", "trained"):
-                for layout in LAYOUTS:
-                    for dseed in (0, 1):
-                        for _ in range(per_forum):
-                            specs.append(
-                                {
-                                    "net": "forum_relu",
-                                    "state": state,
-                                    "layout": layout,
-                                    "dtype": dtype,
-                                    "sizes": {"hidden": hidden},
-                                    "problem_seed": dseed,
-                                    "reg": FORUM_REG[dseed],
-                                    "check_seed": check_seed(),
-                                }
-                            )
-        for i, sizes in enumerate(SIGMOID_SIZES):
-            for layout in LAYOUTS:
-                for pseed in (0, 1, 2):
-                    for _ in range(per_random):
-                        specs.append(
-                            {
-                                "net": "three_layer_sigmoid",
-                                "layout": layout,
-                                "dtype": dtype,
-                                "sizes": sizes,
-                                "problem_seed": 100 * i + pseed,
-                                "scale": SIGMOID_SCALE[pseed],
-                                "reg": 0.0,
-                                "check_seed": check_seed(),
-                            }
-                        )
-        for i, sizes in enumerate(LINEAR_SIZES):
-            for layout in LAYOUTS:
-                for pseed in (0, 1, 2):
-                    scale, reg = LINEAR_SCALE_REG[pseed]
-                    for _ in range(per_random):
-                        specs.append(
-                            {
-                                "net": "linear_softmax",
-                                "layout": layout,
-                                "dtype": dtype,
-                                "sizes": sizes,
-                                "problem_seed": 100 * i + pseed,
-                                "scale": scale,
-                                "reg": reg,
-                                "check_seed": check_seed(),
-                            }
-                        )
+    specs = []
+    for dtype, (per_forum, per_random, hiddens, sigmoid, linear) in CORRECT_PLAN.items():
+        specs += _forum_specs(dtype, per_forum, hiddens, check_seed)
+        specs += _random_specs(
+            "three_layer_sigmoid", SIGMOID_SIZES, sigmoid, dtype, per_random, check_seed
+        )
+        specs += _random_specs(
+            "linear_softmax", LINEAR_SIZES, linear, dtype, per_random, check_seed
+        )
     return specs
+
+
+def both_ways(specs):
+    """float16 specs twice, with the same seeds: gradients given as arrays, and as a function
+    of the parameters (which gradcheck may run on float64 copies); the others as arrays."""
+    return [
+        dict(spec, grads_as=way)
+        for spec in specs
+        for way in (("array", "function") if spec["dtype"] == "float16" else ("array",))
+    ]
 
 
 BUG_KINDS = (
@@ -103,6 +121,7 @@ BUG_KINDS = (
     "missing_reg",
 )
 PER_BUG = 15
+PER_BUG_FLOAT16 = 8  # per kind, the first problems of its pool
 
 
 def _pool_general():
@@ -156,7 +175,8 @@ def _row_shapes(spec):
     return row_major_shapes(spec["net"], spec["sizes"])
 
 
-def bug_specs():
+def _bug_pools():
+    """Bug kind -> the problems it is injected into (the general pool when not listed)."""
     general = _pool_general()
     # Interleave nets so a kind's 15 cases cover all of them.
     order = sorted(range(len(general)), key=lambda i: (i % 4, i))
@@ -179,20 +199,38 @@ def bug_specs():
         }
         for h in (100, 1000)
     ]
-    seeds = np.random.default_rng(777)
+    return {kind: pools.get(kind, general) for kind in BUG_KINDS}
+
+
+def _bug_specs_in(pools, seed, per_bug, dtype_of):
+    """``per_bug`` specs per kind; ``dtype_of(j)`` is the dtype of a kind's j-th case."""
+    seeds = np.random.default_rng(seed)
     specs = []
     for kind in BUG_KINDS:
-        pool = pools.get(kind, general)
-        for j in range(PER_BUG):
+        pool = pools[kind]
+        for j in range(per_bug):
             base = dict(pool[j % len(pool)])
             base.update(
                 {
                     "bug": kind,
                     "layout": LAYOUTS[(j // len(pool) + j) % 2],
-                    "dtype": "float32" if j % 3 == 2 else "float64",
+                    "dtype": dtype_of(j),
                     "check_seed": int(seeds.integers(0, 2**31 - 1)),
                     "bug_seed": int(seeds.integers(0, 2**31 - 1)),
                 }
             )
             specs.append(base)
     return specs
+
+
+def bug_specs():
+    """float64 and float32 (one case in three), then the float16 cases with their own seeds
+    (so that the float64 and float32 cases are the same as before float16 was added)."""
+    pools = _bug_pools()
+    wide = _bug_specs_in(pools, 777, PER_BUG, lambda j: "float32" if j % 3 == 2 else "float64")
+    narrow = {kind: [s for s in pool if not _slow_in_float16(s)] for kind, pool in pools.items()}
+    return wide + _bug_specs_in(narrow, 1616, PER_BUG_FLOAT16, lambda j: "float16")
+
+
+def _slow_in_float16(spec):
+    return spec["net"] == "forum_relu" and spec["sizes"]["hidden"] == 1000

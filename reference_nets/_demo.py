@@ -108,11 +108,13 @@ def print_summary(runs: Sequence[DemoRun], seconds: float) -> None:
     slips = [demo.outcomes[2] for demo in runs]
     correct_checks = [outcome for demo in runs for outcome in demo.outcomes[:2]]
     caught = sum(outcome.as_expected for outcome in slips)
-    false_alarms = sum(not outcome.as_expected for outcome in correct_checks)
+    false_alarms = sum(bool(outcome.report.failed) for outcome in correct_checks)
+    unchecked = sum(not outcome.report.passed for outcome in correct_checks) - false_alarms
+    not_checked = f", {unchecked} not fully checked" if unchecked else ""
     print(f"  planted slips: {caught} of {len(slips)} caught and named")
     print(
-        f"  correct gradients: {false_alarms} false alarms in {len(correct_checks)} checks "
-        f"(training and checks took {seconds:.0f} s)"
+        f"  correct gradients: {false_alarms} false alarms{not_checked} in "
+        f"{len(correct_checks)} checks (training and checks took {seconds:.0f} s)"
     )
 
 

@@ -169,8 +169,11 @@ def test_saturated_sigmoids_never_fail_and_say_what_was_not_checked(code_review:
     assert np.median(np.abs(grads["W1"])) < 1e-10
     report = gradcheck.check_gradients(code_review.loss, grads, params)
     assert not report.failed, str(report)
-    hidden = [r.name for r in report.inconclusive]
-    assert hidden == ["W2", "b2"], str(report)
+    hidden = {r.name for r in report.inconclusive}
+    # W2, b2: 1e-241; b1: zero, the loss moving only by its rounding; W3, b3 are checked.
+    assert {"W2", "b2"} <= hidden <= {"b1", "W2", "b2"}, str(report)
+    assert report["W3"].passed, str(report)
+    assert report["b3"].passed, str(report)
     assert not report.passed
     assert not bool(report)
     assert "could not be checked" in report.to_text(width=100).splitlines()[0]

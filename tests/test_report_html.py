@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import gradcheck
+from tests._forum import forum_grads, forum_loss
 
 # --------------------------------------------------------------- the reports under test
 
@@ -338,3 +339,52 @@ def test_a_passing_report_has_no_list_and_no_marked_row(
     assert len(rows) == len(passing)
     assert all(row.attrs["data-verdict"] == "passed" for row in rows)
     assert not any(_verdict_is_bold(row) for row in rows)
+
+
+# ------------------------------------------------ rows that show their evidence
+
+
+def test_a_shape_failure_shows_both_shapes_and_no_values() -> None:
+    p = params()
+    g = grads(p)
+    g["W"] = g["W"].T  # (2, 3) for a (3, 2) parameter
+    report = gradcheck.check_gradients(loss, g, p, seed=0)
+    assert report["W"].diagnosis.kind == "transposed"
+    row, _ = body_rows(parse(report._repr_html_()))
+    assert cells(row) == ["W", "(3, 2) ≠ (2, 3)", "transposed", "-", "-", "-", "-"]
+    assert row.attrs["data-verdict"] == "failed"
+
+
+def big_forum() -> gradcheck.GradientReport:
+    """The forum net with W1, b1 and W2 large enough to be probed together."""
+    rng = np.random.default_rng(0)
+    p = {
+        "W1": rng.standard_normal((30, 40)),
+        "b1": 0.1 * rng.standard_normal((1, 40)),
+        "W2": rng.standard_normal((40, 10)),
+        "b2": 0.1 * rng.standard_normal((1, 10)),
+    }
+    X, y = rng.standard_normal((20, 30)), rng.integers(0, 10, 20)
+    g = forum_grads(p, X, y)
+    g["b2"] = -g["b2"]  # a finding, to see the footnote's place among the items
+    g["<V>"] = np.zeros(2)  # and a note
+    return gradcheck.check_gradients(lambda q: forum_loss(q, X, y), g, p, seed=0)
+
+
+def test_parameters_checked_together_show_their_numbers_once() -> None:
+    report = big_forum()
+    assert [r.method for r in report] == ["joint", "joint", "joint", "entries"]
+    rows = [cells(row) for row in body_rows(parse(report._repr_html_()))]
+    assert [row[3] for row in rows[:3]] == ["joint"] * 3
+    assert all(cell != "-" for cell in rows[0][4:])
+    assert rows[1][4:] == rows[2][4:] == ["-", "-", "-"]
+    items = [li.all_text() for li in parse(report._repr_html_()).find("li")]
+    assert len(items) == 3
+    assert items[0].startswith("b2: ")  # what is wrong first
+    assert items[1].startswith(
+        "W1, b1 and W2 were checked together, to save loss calls: each probe moved all three "
+        "at once, so their rows share one set of numbers, shown on W1's row"
+    )
+    assert items[2] == report.notes[0]
+    # The same as the terminal says it.
+    assert items[1] in " ".join(str(report).split())

@@ -18,6 +18,7 @@ docs/architecture.md follows one check through these steps.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -25,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check import diagnose, notes
+from gradcheck._check import diagnose, notes, unchecked
+from gradcheck._check.before import refuse_nonfinite, refuse_swapped_names
 from gradcheck._check.evaluate import Evaluator, wants_params
 from gradcheck._check.inputs import (
     Options,
@@ -38,8 +40,14 @@ from gradcheck._check.inputs import (
 from gradcheck._check.joint import screen_jointly
 from gradcheck._check.parameter import ParameterChecker
 from gradcheck._check.plan import Planner
-from gradcheck._check.precision import Precision, coarsest, widen
-from gradcheck._check.report import GradientReport, ParameterResult
+from gradcheck._check.precision import (
+    ROUNDING_PER_SCALE,
+    Precision,
+    coarsest,
+    loss_rounding,
+    widen,
+)
+from gradcheck._check.report import Diagnosis, GradientReport, Outcome, ParameterResult
 from gradcheck._integrations.events import notify_check
 from gradcheck._numerics.noise import estimate_noise
 from gradcheck._numerics.probe import Prober, ProbeSettings
@@ -115,12 +123,17 @@ def check_gradients(
     options = validate_options(full, max_entries, directions, entries, seed, inplace)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    refuse_swapped_names(grads, params)
     layout, user_arrays = split_params(params, names)
     args = tuple(args)
+    refuse_nonfinite(layout.names, user_arrays, args, kwargs or {})
     use_inplace = (not wants_params(loss, len(args), params)) if inplace is None else inplace
     evaluator = Evaluator(loss, layout, user_arrays, args, kwargs or {}, inplace=use_inplace)
     try:
         report = _Check(evaluator, layout, options, seed).run(grads)
+        if _all_failed(report) and not use_inplace and not callable(grads) and grads is not None:
+            exchanged = (grads, params, names)
+            report = _swap_test(report, loss, exchanged, args, kwargs or {}, seed)
     finally:
         evaluator.restore()
     notify_check(report)
@@ -139,11 +152,14 @@ class _Check:
         self.rng = np.random.default_rng(seed)
         self.notes: list[str] = []
         self.precision = Precision()
+        self.flat = False  # the loss did not move at all on the noise line
 
     def run(self, grads: object) -> GradientReport:
         f0, loss_dtype, grad_arrays, problems = self.inputs(grads)
         if not math.isfinite(f0):
             return self.report(self.nothing_comparable(f0, grad_arrays), float("nan"))
+        if self.native.whole_numbers:
+            return self.report(self.quantised(f0, grad_arrays, whole=True), float("nan"))
         f0, loss_dtype, grad_arrays = self.widen(grads, f0, loss_dtype, grad_arrays)
         settings, global_scale = self.noise(f0, loss_dtype)
         checker = self.plan(settings, global_scale, grad_arrays)
@@ -155,7 +171,25 @@ class _Check:
             [o.result for o in outcomes], {o.result.name: o.fit for o in outcomes if o.fit}
         )
         self.notes.extend(note for o in outcomes for note in o.notes)
-        return self.report(results, settings.sigma)
+        return self.report(self.clean(results, f0), settings.sigma)
+
+    def clean(self, results: list[ParameterResult], f0: float) -> list[ParameterResult]:
+        """Step 5, for the whole check: failures that say nothing. While the loss wrote into
+        a parameter, the others' probes ran at no clean point; a loss that never moved at
+        all and sits on a round number is quantised."""
+        writers = [r.name for r in results if r.diagnosis.kind == "mutated"]
+        if writers:
+            return [
+                dataclasses.replace(
+                    r, outcome="inconclusive", diagnosis=unchecked.unclean(r.name, writers)
+                )
+                if r.outcome == "failed" and r.name not in writers
+                else r
+                for r in results
+            ]
+        if self.flat and f0 != 0 and round(f0, 6) == f0 and any(not r.passed for r in results):
+            return self.quantised(f0, [None] * len(results), whole=False)
+        return results
 
     def inputs(
         self, grads: object
@@ -188,6 +222,11 @@ class _Check:
             return f0, loss_dtype, arrays
         wide.evaluator.mutated |= self.native.mutated
         self.evaluator = wide.evaluator
+        if wide.grads is None:  # arrays: bound their rounding by the loss's own
+            self.native.context = self.evaluator.context = "measuring its own rounding"
+            rng = np.random.default_rng([self.seed, 1])
+            rounding = loss_rounding(self.native, self.evaluator, rng)
+            self.precision.rounding = ROUNDING_PER_SCALE * rounding
         return wide.f0, wide.loss_dtype, arrays if wide.grads is None else wide.grads
 
     def noise(self, f0: float, loss_dtype: np.dtype[Any]) -> tuple[ProbeSettings, float]:
@@ -203,11 +242,15 @@ class _Check:
         noise = estimate_noise(self.evaluator, f0, self.rng, global_scale, param_eps, loss_eps)
         if noise.flaw is not None:
             self.notes.append(notes.noise_flaw(noise.flaw, noise.sigma))
+        self.flat = noise.flaw == "flat"
         rel_noise = noise.sigma / abs(f0) if f0 != 0 else loss_eps
         rel_noise = min(max(rel_noise, 2.0**-53), 1e-2)
         # The precision the loss is computed in: its own dtype's, or coarser parameters'.
         work_eps = max(loss_eps, param_eps)
-        return ProbeSettings(f0, noise.sigma, rel_noise ** (1 / 3), work_eps), global_scale
+        settings = ProbeSettings(
+            f0, noise.sigma, rel_noise ** (1 / 3), work_eps, self.precision.rounding
+        )
+        return settings, global_scale
 
     def plan(
         self, settings: ProbeSettings, global_scale: float, grads: list[NDArray[Any] | None]
@@ -227,22 +270,40 @@ class _Check:
             global_scale=global_scale,
             grad_eps=grad_eps,
             blurred_by=self.precision.blur(settings.sigma),
+            grads=grads,
+        )
+
+    def quantised(
+        self, f0: float, grads: list[NDArray[Any] | None], *, whole: bool
+    ) -> list[ParameterResult]:
+        """Every parameter inconclusive: the loss is quantised, flat between its steps."""
+        return self.every_parameter(
+            grads, "inconclusive", lambda name: unchecked.quantised(name, f0, whole)
         )
 
     def nothing_comparable(
         self, f0: float, grads: list[NDArray[Any] | None]
     ) -> list[ParameterResult]:
         """Every parameter fails when the loss itself is not finite at ``x``."""
+        return self.every_parameter(grads, "failed", lambda _: diagnose.nonfinite_loss(str(f0)))
+
+    def every_parameter(
+        self,
+        grads: list[NDArray[Any] | None],
+        outcome: Outcome,
+        diagnosis: Callable[[str], Diagnosis],
+    ) -> list[ParameterResult]:
+        """One result per parameter, none of them probed."""
         return [
             ParameterResult(
                 name=name,
                 shape=tuple(snapshot.shape),
                 grad_shape=None if grad is None else tuple(grad.shape),
-                outcome="failed",
-                diagnosis=diagnose.nonfinite_loss(str(f0)),
+                outcome=outcome,
+                diagnosis=diagnosis(name),
             )
             for name, snapshot, grad in zip(
-                self.layout.names, self.evaluator.snapshots, grads, strict=True
+                self.layout.names, self.native.snapshots, grads, strict=True
             )
         ]
 
@@ -252,6 +313,47 @@ class _Check:
             self.evaluator.calls if self.evaluator is not self.native else 0
         )
         return GradientReport(tuple(results), calls, sigma, self.seed, tuple(self.notes))
+
+
+def _swap_test(
+    report: GradientReport,
+    loss: Callable[..., Any],
+    exchanged: tuple[Any, Any, Sequence[str] | None],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    seed: int,
+) -> GradientReport:
+    """Every gradient failed: are params and grads in each other's places? The given
+    gradients are checked as parameters (one random direction each, on private copies);
+    when every one passes, every result says so. Any trouble leaves the report as it is."""
+    grads, params, names = exchanged
+    try:
+        layout, arrays = split_params(grads, names)
+        if layout.names != tuple(r.name for r in report.results) or not all(
+            np.all(np.isfinite(a)) for a in arrays
+        ):
+            return report
+        options = validate_options(False, 0, 1, 0, seed)
+        evaluator = Evaluator(loss, layout, arrays, args, kwargs, inplace=False)
+        swapped = _Check(evaluator, layout, options, seed).run(params)
+    except Exception:  # any trouble: no claim about a swap
+        return report
+    if not swapped.passed or any(r.kinks for r in swapped.results):
+        return report  # a pass at kinks allows a range of slopes: too weak to claim a swap
+    results = tuple(
+        dataclasses.replace(r, diagnosis=diagnose.params_and_grads_swapped(r.name))
+        for r in report.results
+    )
+    calls = report.loss_calls + swapped.loss_calls
+    return dataclasses.replace(report, results=results, loss_calls=calls)
+
+
+def _all_failed(report: GradientReport) -> bool:
+    """Every gradient failed on its values (a shape or a missing one is no swap)."""
+    return all(
+        r.outcome == "failed" and r.grad_shape == r.shape and r.method != "none"
+        for r in report.results
+    )
 
 
 def _resolve_grads(grads: object, returned: object | None, evaluator: Evaluator) -> object:

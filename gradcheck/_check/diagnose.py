@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +30,8 @@ from gradcheck._shapes.rule import TRANSPOSE_REMEDY, describe_shape_slip, grad_l
 
 #: How close to −1 a factor must be to be called a sign error rather than a scale.
 NEGATION_SLACK = 0.01
+#: A factor this close to 1 is a slip in a constant, not a count (1.02 = 51/50 by chance).
+NEAR_ONE = 0.1
 
 # ----------------------------------------------------------- before any comparison
 
@@ -45,57 +46,30 @@ def ok(name: str, together: tuple[str, ...] = ()) -> Diagnosis:
     return Diagnosis("ok", None, f"{grad_label(name)} agrees with the finite differences{joint}")
 
 
-# ------------------------------------------------------------ could not be checked
-
-#: The way out of a loss too noisy to see a gradient (float32, a loss dominated by others).
-IN_FLOAT64 = "check again in float64 (.astype(np.float64) on parameters and data)"
-
-
-def no_verdict(name: str) -> Diagnosis:
-    """No probe decided: kinks closer together than any step the noise allows."""
+def swapped(name: str, other: str, given_shape: tuple[int, ...]) -> Diagnosis:
+    """The gradient given for ``other`` matches ``name``'s finite differences."""
+    label = grad_label(name)
+    own = f"the one given for {name} (shape {given_shape})"
     return Diagnosis(
-        "unchecked",
+        "swapped",
         None,
-        f"{grad_label(name)} could not be checked: every probe crossed kinks closer "
-        "together than the loss's rounding lets a finite difference resolve (inputs within "
-        "a hair of a ReLU's kink?), so its gradient was neither confirmed nor refuted: "
-        "check again at other parameters (another initialisation, or a few training steps "
-        "on)",
+        f"{label} was given in {other}'s place: the gradient given for {other} matches "
+        f"{name}'s finite differences, and {own} does not: the gradients are in the wrong "
+        "order (return them in the order of the parameters) or exchanged between two "
+        "parameters",
     )
 
 
-class Blur(NamedTuple):
-    """What blurs a check's view of a gradient, for the words of an unchecked one."""
-
-    cause: str  # "the loss's rounding noise (4.1e-08)", or the gradient's own rounding
-    remedy: str  # what to do: check in float64, pass a function, another point...
-    own_rounding: bool = False  # the cause is the gradient's own low-precision rounding
-    #: A pass must resolve the gradient to this fraction of its size (see verdict.py).
-    checked_to: float = 0.1
-
-
-def imprecise(name: str, blur: float, blurred_by: Blur) -> Diagnosis:
-    """No probe refuted the gradient, but rounding hides it (``blur`` above 1: even a zero
-    gradient would pass) or hides mistakes up to ``blur`` of its size. Said the same way for
-    every parameter with the same cause, so that the report can say it once."""
-    cause, remedy, own, _ = blurred_by
-    label = grad_label(name)
-    if blur <= 1:
-        text = (
-            f"{label} was checked only to ±{blur:.0%} of its size: {cause} would hide a "
-            f"smaller mistake, so a pass would say little: {remedy}"
-        )
-    elif own:
-        text = (
-            f"{label} could not be checked: {cause} can be as large as the gradient "
-            f"itself (sums whose terms cancel), so any mistake would hide in it: {remedy}"
-        )
-    else:
-        text = (
-            f"{label} could not be checked: it is below what {cause} lets any finite "
-            f"difference see, so even a zero gradient would pass: {remedy}"
-        )
-    return Diagnosis("unchecked", None, text)
+def params_and_grads_swapped(name: str) -> Diagnosis:
+    """Every gradient failed, and with the two arguments exchanged every one passes."""
+    return Diagnosis(
+        "swapped",
+        None,
+        f"{grad_label(name)} does not match: params and grads look swapped, the finite "
+        "differences at the arrays given as gradients match the arrays given as "
+        "parameters. Call check_gradients(loss, grads, params): the gradients second, the "
+        "parameters third",
+    )
 
 
 def missing(name: str, problem: str | None) -> Diagnosis:
@@ -202,7 +176,8 @@ def _describe_factor(c: float) -> str:
             "check the loss's 0.5 against the backward"
         )
     fraction = Fraction(c).limit_denominator(64)
-    if abs(float(fraction) - c) > 1e-9 * abs(c):
+    if abs(float(fraction) - c) > 1e-9 * abs(c) or abs(c - 1) < NEAR_ONE:
+        # Within NEAR_ONE of 1 a ratio of counts (51/50) is a coincidence, not the story.
         return "a normalisation or constant factor differs between the loss and the backward"
     if fraction.denominator == 1 and c > 1:
         return (
@@ -225,7 +200,8 @@ def scaled(name: str, factor: float) -> Diagnosis:
     """The ``scaled`` diagnosis of ``name`` with ``factor``, in words."""
     fraction = Fraction(factor).limit_denominator(64)
     written = f"{factor:.4g}×"
-    if fraction.denominator > 1 and abs(float(fraction) - factor) <= 1e-9 * abs(factor):
+    exact = abs(float(fraction) - factor) <= 1e-9 * abs(factor)
+    if fraction.denominator > 1 and exact and abs(factor - 1) >= NEAR_ONE:
         written += f" (= {fraction.numerator}/{fraction.denominator})"
     return Diagnosis(
         "scaled",
@@ -271,6 +247,9 @@ def diagnose_values(
         return _loss_never_moved(name)
     if grad_is_zero:
         return _zero(name)
+    vanishing = _vanishing(probes)
+    if vanishing is not None:
+        return _zero(name, *vanishing)
     if "transposed" in probes[0].verdicts and all_pass(probes, "transposed"):
         return transposed(name, param_shape, param_shape)
     fitted = fit_factor(probes)
@@ -293,6 +272,25 @@ def diagnose_values(
     return _mismatch(name, max(decided or probes, key=lambda p: p.verdicts["given"].ratio))
 
 
+#: A gradient at most this fraction of the finite differences at every probe is called
+#: vanishing (``zero``): a division too many by a batch size or a count stays far above it
+#: (``scaled``), an underflow or a term lost to 1e-18 does not.
+VANISHING = 1e-9
+
+
+def _vanishing(probes: Sequence[Probe]) -> tuple[float, float] | None:
+    """(largest |analytic|, largest |numeric|) when the gradient vanishes next to the
+    finite differences at every conclusive probe, else None."""
+    decided = [p.verdicts["given"] for p in conclusive(probes)]
+    if not decided:
+        return None
+    scale = [p.scale for p in conclusive(probes)]
+    analytic = max(abs(v.analytic) / s for v, s in zip(decided, scale, strict=True))
+    numeric = max(abs(v.numeric) / s for v, s in zip(decided, scale, strict=True))
+    failing = any(not v.passed for v in decided)
+    return (analytic, numeric) if failing and analytic <= VANISHING * numeric else None
+
+
 def _loss_never_moved(name: str) -> Diagnosis:
     return Diagnosis(
         "mismatch",
@@ -303,13 +301,29 @@ def _loss_never_moved(name: str) -> Diagnosis:
     )
 
 
-def _zero(name: str) -> Diagnosis:
+def _zero(name: str, largest: float = 0.0, numeric: float = 0.0) -> Diagnosis:
+    """All zeros, or vanishing: at most VANISHING of the finite differences everywhere."""
+    what = (
+        "is all zeros"
+        if largest == 0
+        else f"vanishes (at most {largest:.1e}, where the finite differences give {numeric:.2g})"
+    )
     return Diagnosis(
         "zero",
         None,
-        f"{grad_label(name)} is all zeros, but the loss changes with {name}: the gradient was "
+        f"{grad_label(name)} {what}, but the loss changes with {name}: the gradient was "
         "never computed or written (a missing +=, a mask that removes everything, or the "
         "wrong variable returned)",
+    )
+
+
+def scalar_zero(name: str, param_shape: tuple[int, ...]) -> Diagnosis:
+    return Diagnosis(
+        "zero",
+        None,
+        f"{grad_label(name)} is the scalar 0, not an array of shape {param_shape}: the "
+        "gradient was never computed (a placeholder 0 returned, or an accumulator that "
+        "was never added to)",
     )
 
 

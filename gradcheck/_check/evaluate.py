@@ -96,6 +96,8 @@ class Evaluator:
         self.work = [s.copy() for s in self.snapshots]
         self.calls = 0
         self.mutated: set[int] = set()
+        #: The loss returned an integer (a Python int, a NumPy integer or bool) at least once.
+        self.whole_numbers = False
         #: Where in the check we are, for the note added to an exception the user's code raises.
         self.context = ""
 
@@ -145,4 +147,7 @@ class Evaluator:
         return self.layout.names[index]
 
     def __call__(self, replaced: Mapping[int, NDArray[Any]] | None = None) -> LossResult:
-        return parse_loss_value(self.call_user(self.loss, replaced))
+        value = self.call_user(self.loss, replaced)
+        loss = value[0] if isinstance(value, tuple | list) and len(value) == 2 else value
+        self.whole_numbers |= np.asarray(loss).dtype.kind in "iub"
+        return parse_loss_value(value)

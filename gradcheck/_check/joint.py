@@ -227,7 +227,8 @@ class _JointProbe:
             return []
         self.evaluator.context = f"while checking {view.names} together"
         try:
-            probes = prober.probe(Line.along(0, direction), {"given": grad}, self.grad_eps)
+            line = Line.along(0, direction, random_signs=random)
+            probes = prober.probe(line, {"given": grad}, self.grad_eps)
         except NonFiniteLossError:
             return []  # each parameter's own probes will find and report it
         return probes if stands_in(probes, len(view.pieces)) else []

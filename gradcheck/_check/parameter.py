@@ -10,12 +10,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck._check import diagnose
-from gradcheck._check.diagnose import Blur
 from gradcheck._check.evaluate import Evaluator
 from gradcheck._check.joint import JointCover
 from gradcheck._check.plan import Planner
 from gradcheck._check.report import Diagnosis, ParameterResult
-from gradcheck._check.verdict import Evidence, ParameterOutcome, verdict
+from gradcheck._check.unchecked import Blur
+from gradcheck._check.verdict import SWAPPED_PREFIX, Evidence, ParameterOutcome, verdict
 from gradcheck._numerics.probe import NonFiniteLossError, Probe, Prober
 from gradcheck._numerics.scales import gradient_eps, param_scale
 from gradcheck._shapes.rule import ShapeSlip, classify_shape_slip
@@ -34,6 +34,9 @@ class ParameterChecker:
     #: float32 code may return float64 arrays that carry float32 rounding).
     grad_eps: list[float]
     blurred_by: Blur
+    #: Every parameter's gradient as given (None where missing): one given for another
+    #: parameter of this one's shape is read as this one's too, to spot gradients swapped.
+    grads: list[NDArray[Any] | None]
 
     def check(
         self, index: int, name: str, grad: NDArray[Any] | None, grad_problem: str | None
@@ -44,11 +47,13 @@ class ParameterChecker:
         if grad is None:
             return _failed(name, shape, None, diagnose.missing(name, grad_problem))
         grad_shape = tuple(grad.shape)
+        if grad.ndim == 0 and shape and not np.any(grad):
+            return _failed(name, shape, grad_shape, diagnose.scalar_zero(name, shape))
         grad64 = grad.astype(np.float64)
         if not np.all(np.isfinite(grad64)):
             return _failed(name, shape, grad_shape, diagnose.nonfinite_gradient(name, grad64))
         slip = classify_shape_slip(shape, grad_shape)
-        readings = _readings(shape, grad64, slip)
+        readings = _readings(shape, grad64, slip) | self._given_for_others(index, shape)
         try:
             probes = self._probe(index, grad, readings)
         except NonFiniteLossError as error:
@@ -65,8 +70,28 @@ class ParameterChecker:
             direct=probes,
             joint=self.cover.probes.get(index, []),
             together=self.cover.together.get(index, ()),
+            typical=max(
+                (
+                    float(np.abs(g).max())
+                    for j, g in enumerate(self.grads)
+                    if j != index and g is not None and g.size and np.all(np.isfinite(g))
+                ),
+                default=0.0,
+            ),
         )
         return verdict(evidence, self.blurred_by)
+
+    def _given_for_others(
+        self, index: int, shape: tuple[int, ...]
+    ) -> dict[str, NDArray[np.float64]]:
+        """The gradients given for other parameters of this one's shape, as readings
+        ``"given for <name>"``: one that matches shows the gradients swapped."""
+        names = self.evaluator.layout.names
+        return {
+            f"{SWAPPED_PREFIX}{names[j]}": np.asarray(g, dtype=np.float64)
+            for j, g in enumerate(self.grads)
+            if j != index and g is not None and g.shape == shape and np.all(np.isfinite(g))
+        }
 
     def _probe(
         self, index: int, grad: NDArray[Any], readings: dict[str, NDArray[np.float64]]
@@ -87,12 +112,12 @@ class ParameterChecker:
             directions_covered=self.cover.directions.get(index, 0),
             largest_covered=index in self.cover.largest_entry,
         )
-        probes = [p for line in lines for p in self.prober.probe(line, readings, eps)]
+        probes = [p for line in lines for p in self.prober.probe(line, readings, eps, scale)]
         if any(not (p.inconclusive or p.verdicts[primary].passed) for p in probes):
             for line in self.planner.localising_lines(index, array, probes, scale):
-                probes.extend(self.prober.probe(line, readings, eps))
+                probes.extend(self.prober.probe(line, readings, eps, scale))
         for line in self.planner.replacing_lines(index, array, probes, scale):
-            probes.extend(self.prober.probe(line, readings, eps))
+            probes.extend(self.prober.probe(line, readings, eps, scale))
         return probes
 
 

@@ -54,7 +54,7 @@ class Planner:
         if self.options.full or array.size <= self.options.max_entries:
             return [Line.through_entry(param, e, float(scales[e])) for e in np.ndindex(array.shape)]
         lines = [
-            Line.along(param, random_weights(self.rng, array.shape) * scales)
+            Line.along(param, random_weights(self.rng, array.shape) * scales, random_signs=True)
             for _ in range(self.options.directions - directions_covered)
         ]
         if self.options.entries and grad is not None and np.any(grad) and not largest_covered:

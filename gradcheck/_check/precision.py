@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check.diagnose import Blur
 from gradcheck._check.evaluate import Evaluator
 from gradcheck._check.inputs import split_grads
+from gradcheck._check.unchecked import Blur
 from gradcheck._numerics.steps import PRECISION
 
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
@@ -37,6 +37,14 @@ _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 #: pass. Where the differences are float64, the probes' own aim (steps.PRECISION) is the
 #: bound, and they resolve far finer wherever the gradient is not tiny next to the loss.
 LOW_CHECKED_TO = 0.01
+
+#: A gradient computed in a low precision is off by at most about the loss's own rounding
+#: r (its low-precision value minus its float64 one) per step scale s of a parameter: the
+#: gradient's rounding is u·mean|∂ℓₙ/∂θ| where the loss's is u·mean|ℓₙ|, and a step of a
+#: parameter's own size changes an example's loss by about that loss at most. Measured: at
+#: most 0.08·r/s on the forum and course nets in float32, P − Y formed in float32
+#: included (docs/how-it-decides.md, "float32 and float16").
+ROUNDING_PER_SCALE = 1.0
 
 #: What to do about a gradient that float64 noise hides: it is tiny next to the loss.
 AT_ANOTHER_POINT = (
@@ -52,6 +60,9 @@ class Precision:
     Attributes:
         dtype: the coarsest dtype among the parameters (``"float64"`` when none is lower).
         grad_eps: the precision the user's gradients were computed in (that dtype's ε).
+        rounding: for gradients given as low-precision arrays, how far their rounding can
+            put a derivative along one step scale of a parameter: ROUNDING_PER_SCALE times
+            the loss's own rounding in the user's dtype (0 when not needed).
         param_eps: by parameter, the precision its gradient was computed in, at least:
             its own dtype's ε (float32 code may return float64 arrays that carry float32
             rounding), or float64's when the gradients were measured in float64.
@@ -65,6 +76,7 @@ class Precision:
     dtype: str = "float64"
     grad_eps: float = _FLOAT64_EPS
     param_eps: list[float] = field(default_factory=list)
+    rounding: float = 0.0
     widened: bool = False
     measured: bool = False
     remedy: str = ""
@@ -242,3 +254,25 @@ def _relative_gap(low: Any, wide: NDArray[np.float64]) -> float:
     largest = float(np.abs(wide).max()) if wide.size else 0.0
     gap = float(np.abs(np.asarray(low, dtype=np.float64) - wide).max()) if wide.size else 0.0
     return gap / largest if largest > 0 else gap
+
+
+#: Points at which the loss is evaluated in both precisions to measure its own rounding.
+ROUNDING_POINTS = 4
+
+
+def loss_rounding(native: Evaluator, wide: Evaluator, rng: np.random.Generator) -> float:
+    """The loss's own low-precision rounding: the root mean square of ``f_low − f_64`` at
+    ``x`` and at a few points a hair away (each point's low-precision values, exactly, in
+    both), at least half an ulp of the loss."""
+    gaps, values = [], []
+    for k in range(ROUNDING_POINTS):
+        low = {
+            i: (s if k == 0 else s + (1e-3 * rng.standard_normal(s.shape) * s).astype(s.dtype))
+            for i, s in enumerate(native.snapshots)
+        }
+        f_low = native(low)[0]
+        f_64 = wide({i: a.astype(np.float64) for i, a in low.items()})[0]
+        gaps.append(f_low - f_64)
+        values.append(abs(f_64))
+    ulp = 0.5 * float(np.finfo(coarsest(native.snapshots)).eps) * max(values)
+    return max(float(np.sqrt(np.mean(np.square(gaps)))), ulp)

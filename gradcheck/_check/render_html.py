@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from gradcheck._check.table import HEADER, findings, headline, rows
+from gradcheck._check.table import HEADER, findings, footnotes, headline, rows
 
 if TYPE_CHECKING:
     from gradcheck._check.report import GradientReport
@@ -71,14 +71,15 @@ def _row(cells: tuple[str, ...], outcome: str) -> str:
 
 
 def _items(report: GradientReport) -> str:
-    """What is wrong (a diagnosis several parameters share said once), then the notes."""
+    """What is wrong (a diagnosis several parameters share said once), then the notes
+    (the table's footnotes first), as the terminal shows them."""
     said = "".join(
         f"<li><b>{html.escape(f.names[0])}</b>: {html.escape(f.text)}</li>"
         if len(f.names) == 1
         else f"<li>{html.escape(f.text)}</li>"
         for f in findings(report)
     )
-    notes = "".join(f"<li>{html.escape(note)}</li>" for note in report.notes)
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in [*footnotes(report), *report.notes])
     if not said and not notes:
         return ""
     return f'<ul style="margin:0.5em 0 0;padding-left:1.5em;">{said}{notes}</ul>'

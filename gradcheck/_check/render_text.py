@@ -1,4 +1,5 @@
-"""The report as text, for the terminal: the headline, the table, the findings, the notes.
+"""The report as text, for the terminal: the headline, the table, the findings, the notes
+(the table's footnotes first).
 
 Everything fits the terminal's width (``shutil.get_terminal_size``: the ``COLUMNS``
 variable, else the terminal's, else 80), or a width given. Sentences are wrapped at spaces,
@@ -14,7 +15,7 @@ import shutil
 import textwrap
 from typing import TYPE_CHECKING
 
-from gradcheck._check.table import HEADER, findings, headline, rows
+from gradcheck._check.table import HEADER, findings, footnotes, headline, rows
 
 if TYPE_CHECKING:
     from gradcheck._check.report import GradientReport
@@ -37,7 +38,7 @@ def as_text(report: GradientReport, width: int | None = None) -> str:
     lines.extend(table_lines(rows(report), width))
     for finding in findings(report):
         lines.extend(wrap(f"- {finding.said()}", width))
-    for note in report.notes:
+    for note in [*footnotes(report), *report.notes]:
         lines.extend(wrap(f"* {note}", width))
     return "\n".join(lines)
 

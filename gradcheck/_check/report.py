@@ -87,7 +87,10 @@ class ParameterResult:
             entries were probed in place of each.
         worst_index: the entry index of the worst comparison, or ``None`` when the worst one
             was a random direction (then ``analytic`` and ``numeric`` are directional
-            derivatives; for ``method == "joint"``, of all the parameters moved together).
+            derivatives; for ``method == "joint"``, of all the parameters moved together)
+            or when nothing of the gradient as given was compared (a wrong shape: then
+            ``analytic``, ``numeric``, ``error`` and ``tolerance`` are NaN, and
+            ``error_ratio`` is infinite).
         analytic: the user's value at the worst comparison.
         numeric: the finite-difference value there.
         error: ``|analytic - numeric|`` there.

@@ -1,6 +1,10 @@
-"""The report's table as cells (one header and one row per parameter), its headline, and
-its findings (what is wrong, in words, a diagnosis shared by several parameters said once).
-Shared by the terminal (``render_text.py``) and the notebook (``render_html.py``)."""
+"""The report's table as cells (one header and one row per parameter), its footnotes, its
+headline, and its findings (what is wrong, in words, a diagnosis shared by several
+parameters said once). Shared by the terminal (``render_text.py``) and the notebook
+(``render_html.py``).
+
+A row never contradicts its verdict: a failed row shows a failing comparison, or "-" where
+none applies (a gradient of the wrong shape shows both shapes instead)."""
 
 from __future__ import annotations
 
@@ -18,14 +22,35 @@ def _number(value: float) -> str:
     return "-" if value != value else f"{value: .4e}"
 
 
+def _shape(result: ParameterResult) -> str:
+    """The parameter's shape, and after "≠" the gradient's when they differ: the evidence
+    of a shape failure, whose values (a reading after the fix) the row leaves out."""
+    if result.grad_shape is None or result.grad_shape == result.shape:
+        return str(result.shape)
+    return f"{result.shape} ≠ {result.grad_shape}"
+
+
 def _worst_at(result: ParameterResult) -> str:
-    if result.method == "none":
+    if result.method == "none" or result.analytic != result.analytic:
         return "-"
     if result.method == "joint":
         return "joint"
     if result.worst_index is None:
         return "direction"
     return str(result.worst_index)
+
+
+def _ratio(result: ParameterResult) -> str:
+    """err/tol to two digits, more where rounding would carry it across 1: a failing
+    1.004 reads "1.004", not "1"; "-" where nothing is compared."""
+    if result.error != result.error or result.tolerance != result.tolerance:
+        return "-"
+    ratio = result.error_ratio
+    for digits in range(2, 18):
+        text = f"{ratio:.{digits}g}"
+        if (float(text) > 1) == (ratio > 1):
+            break
+    return text
 
 
 #: The verdict cell of a gradient that could not be checked: never "ok".
@@ -40,22 +65,54 @@ def _verdict(result: ParameterResult) -> str:
     return result.diagnosis.kind
 
 
+def _joint_groups(report: GradientReport) -> dict[frozenset[str], list[str]]:
+    """The parameters checked only by joint probes, by group (all the parameters those
+    probes moved), in ``params`` order: their rows share one set of numbers."""
+    groups: dict[frozenset[str], list[str]] = {}
+    for r in report.results:
+        if r.method == "joint":
+            groups.setdefault(frozenset((r.name, *r.together)), []).append(r.name)
+    return groups
+
+
 def rows(report: GradientReport) -> list[tuple[str, ...]]:
-    """The header, then one row of cells per parameter."""
+    """The header, then one row of cells per parameter. Parameters checked only by the
+    same joint probes share their numbers: the first one's row shows them, the others
+    "-" (:func:`footnotes` says so)."""
+    repeated = {name for names in _joint_groups(report).values() for name in names[1:]}
     table: list[tuple[str, ...]] = [HEADER]
     for r in report.results:
+        values = (_number(r.analytic), _number(r.numeric), _ratio(r))
         table.append(
             (
                 r.name,
-                str(r.shape),
+                _shape(r),
                 _verdict(r),
                 _worst_at(r),
-                _number(r.analytic),
-                _number(r.numeric),
-                "-" if r.method == "none" else f"{r.error_ratio:.2g}",
+                *(("-", "-", "-") if r.name in repeated else values),
             )
         )
     return table
+
+
+def footnotes(report: GradientReport) -> list[str]:
+    """Sentences about the table: which parameters joint probes checked together, and
+    which row shows their numbers (docs/how-it-decides.md, "Directions or entries")."""
+    said = []
+    for group, joint in _joint_groups(report).items():
+        names = [r.name for r in report.results if r.name in group]
+        every = "both" if len(names) == 2 else f"all {_COUNTS.get(len(names), len(names))}"
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+        said.append(
+            f"{listed} were checked together, to save loss calls: each probe moved {every} "
+            f"at once, so their rows share one set of numbers, shown on {joint[0]}'s row "
+            '(see "Directions or entries" in How it decides).'
+        )
+    return said
+
+
+#: Group sizes said in words ("all three"); larger ones in digits ("all 7").
+_COUNTS = {3: "three", 4: "four", 5: "five"}
 
 
 def headline(report: GradientReport) -> str:
@@ -99,6 +156,8 @@ _SHARED_VERBS = {
     "scaled": (" is ", " are "),
     "negated": (" has ", " have "),
     "unchecked": (" could not be checked: ", " could not be checked: "),
+    "quantised": (" could not be checked: ", " could not be checked: "),
+    "swapped": (" does not match: ", " do not match: "),
 }
 
 

@@ -10,10 +10,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check import diagnose
-from gradcheck._check.diagnose import Blur
+from gradcheck._check import diagnose, unchecked
 from gradcheck._check.fit import Fit, all_pass, conclusive, fit_factor
 from gradcheck._check.report import Diagnosis, Outcome, ParameterResult
+from gradcheck._check.unchecked import Blur
 from gradcheck._numerics.probe import Probe
 from gradcheck._shapes.rule import ShapeSlip
 
@@ -31,6 +31,9 @@ class Evidence:
     direct: list[Probe]  # its own probes
     joint: list[Probe]  # joint probes that stood in for some of them
     together: tuple[str, ...]  # the parameters the joint probes moved with it
+    #: The largest gradient entry of the other parameters: the size a gradient of this
+    #: loss has, to judge how finely an all-zero gradient was checked (0 if none).
+    typical: float = 0.0
 
 
 @dataclass
@@ -69,7 +72,9 @@ def verdict(evidence: Evidence, blurred_by: Blur) -> ParameterOutcome:
         )
     undecided = not conclusive(probes)
     passed = e.slip is None and (undecided or all_pass(probes, primary))
-    if not passed:
+    if not passed and _rounding_could_explain(e, probes, primary):
+        outcome, diagnosis = "inconclusive", unchecked.own_rounding(e.name, blurred_by)
+    elif not passed:
         outcome, diagnosis = "failed", _diagnosis(e, primary)
     else:
         unseen = _unchecked(e, probes, undecided, blurred_by)
@@ -81,13 +86,27 @@ def verdict(evidence: Evidence, blurred_by: Blur) -> ParameterOutcome:
     return result
 
 
+#: How a reading names a gradient given for another parameter ("given for b1").
+SWAPPED_PREFIX = "given for "
+
+
 def _diagnosis(e: Evidence, primary: str) -> Diagnosis:
     probes = e.direct or e.joint
+    for reading in e.readings:
+        if reading.startswith(SWAPPED_PREFIX) and all_pass(probes, reading):
+            return diagnose.swapped(e.name, reading.removeprefix(SWAPPED_PREFIX), e.grad_shape)
     if e.slip is None:
         return diagnose.diagnose_values(e.name, e.shape, probes, not np.any(e.grad64))
     if e.slip == "transposed" and all_pass(probes, "transposed"):
         return diagnose.transposed(e.name, e.shape, e.grad_shape)
     return diagnose.shape(e.name, e.shape, e.grad_shape, primary, all_pass(probes, primary))
+
+
+def _rounding_could_explain(e: Evidence, probes: list[Probe], primary: str) -> bool:
+    """A gradient of the right shape, computed in a low precision and given as arrays,
+    that failed only by what its own rounding could be (every failing probe)."""
+    failing = [p for p in conclusive(probes) if not p.verdicts[primary].passed]
+    return e.slip is None and bool(failing) and all(p.within_rounding for p in failing)
 
 
 def _unchecked(
@@ -96,22 +115,23 @@ def _unchecked(
     """Why a gradient that no probe refuted still was not checked: no probe decided, or
     rounding hid the gradient (or mistakes larger than ``checked_to`` of it); else None."""
     if undecided:
-        return diagnose.no_verdict(e.name)
+        return unchecked.no_verdict(e.name)
     blur = max((p.blur for p in conclusive(probes)), default=0.0)
+    if e.typical > 0 and not np.any(e.grad64):  # all zeros: against the others' size
+        entries = [p for p in conclusive(probes) if p.entry is not None]
+        blur = max((p.verdicts["given"].tolerance / p.scale for p in entries), default=0.0)
+        blur /= e.typical
     if blur > blurred_by.checked_to:
-        return diagnose.imprecise(e.name, blur, blurred_by)
+        return unchecked.imprecise(e.name, blur, blurred_by)
     return None
 
 
 def _row(
     e: Evidence, primary: str, probes: list[Probe], outcome: Outcome, diagnosis: Diagnosis
 ) -> ParameterResult:
-    """The report's row: the worst probe (for a failure, the worst failing entry if there
-    is one: an entry says where, a direction only that something is wrong)."""
-    decided = conclusive(probes) or probes
-    failing_entries = [p for p in decided if p.entry is not None and not p.verdicts[primary].passed]
-    worst = max(failing_entries or decided, key=lambda p: p.verdicts[primary].ratio)
-    v = worst.verdicts[primary]
+    """The report's row: what was probed, and the comparison that shows the outcome. A
+    gradient of the wrong shape has no value at its parameter's entries (a reading after
+    the fix would pass for it), so its values stay NaN and the report shows both shapes."""
     method: Literal["entries", "directions", "joint"] = (
         "joint"
         if not e.direct
@@ -119,6 +139,10 @@ def _row(
         if not e.joint and all(p.entry is not None for p in e.direct)
         else "directions"
     )
+    worst = None if e.slip is not None else _shown(probes, primary, outcome)
+    v = None if worst is None else worst.verdicts[primary]
+    scale = 1.0 if worst is None else worst.scale
+    nan = float("nan")  # no comparison shown, as ParameterResult's defaults
     return ParameterResult(
         name=e.name,
         shape=e.shape,
@@ -130,9 +154,23 @@ def _row(
         kinks=sum(p.verdicts[primary].kink for p in [*e.direct, *e.joint]),
         undecided=sum(p.inconclusive for p in e.direct),
         together=e.together,
-        worst_index=worst.entry,
-        analytic=v.analytic / worst.scale,
-        numeric=v.numeric / worst.scale,
-        error=v.error / worst.scale,
-        tolerance=v.tolerance / worst.scale,
+        worst_index=None if worst is None else worst.entry,
+        analytic=nan if v is None else v.analytic / scale,
+        numeric=nan if v is None else v.numeric / scale,
+        error=nan if v is None else v.error / scale,
+        tolerance=nan if v is None else v.tolerance / scale,
     )
+
+
+def _shown(probes: list[Probe], primary: str, outcome: Outcome) -> Probe | None:
+    """The probe a row shows: the worst one; for a failure the worst failing one (an
+    entry if one failed: an entry says where, a direction only that something is wrong),
+    so that a failed row never shows a passing comparison; ``None`` when no probe failed
+    (the failure rests on other evidence, which the diagnosis says)."""
+    decided = conclusive(probes) or probes
+    failing = [p for p in decided if not p.verdicts[primary].passed]
+    if outcome == "failed" and not failing:
+        return None
+    entries = [p for p in failing if p.entry is not None]
+    pool = entries or (failing if outcome == "failed" else decided)
+    return max(pool, key=lambda p: p.verdicts[primary].ratio)

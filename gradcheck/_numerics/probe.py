@@ -9,6 +9,7 @@ gradient at once (as given, transposed, ...) from the same loss values.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from gradcheck._numerics.loss import LossAt
 from gradcheck._numerics.stencil import (
     CENTRAL_H,
     OFFSETS,
+    RANDOM_SIGN_SIGMAS,
     RICHARDSON,
     Allowance,
     Verdict,
@@ -53,14 +55,19 @@ class Line:
     entry: tuple[int, ...] | None = None
     direction: NDArray[np.float64] | None = None
     scale: float = 1.0
+    #: The direction's signs are independent fair coin flips (a random direction): the
+    #: rounding of the gradient's entries then adds up along it like a random walk.
+    random_signs: bool = False
 
     @classmethod
     def through_entry(cls, param: int, entry: tuple[int, ...], scale: float) -> Line:
         return cls(param, entry=entry, scale=scale)
 
     @classmethod
-    def along(cls, param: int, direction: NDArray[np.float64]) -> Line:
-        return cls(param, direction=direction)
+    def along(
+        cls, param: int, direction: NDArray[np.float64], *, random_signs: bool = False
+    ) -> Line:
+        return cls(param, direction=direction, random_signs=random_signs)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,9 @@ class Probe:
     x_dot_d: float = 0.0
     #: Attempts at which the gradient failed before the verdict settled.
     failed_attempts: int = 0
+    #: It failed, but by less than the gradient's own low-precision rounding could be
+    #: (``ProbeSettings.rounding``): a gradient given as float32 arrays may be right.
+    within_rounding: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,10 @@ class ProbeSettings:
     sigma: float
     rel_step: float
     eps: float
+    #: For gradients computed in a low precision that could not be measured: how far off
+    #: their rounding can put a derivative along one step scale of a parameter (the loss's
+    #: own low-precision noise, see docs/how-it-decides.md, "float32 and float16"); 0 else.
+    rounding: float = 0.0
 
     def first_step(self, magnitude: float) -> float:
         """The step whose noise allowance is RESOLUTION of ``magnitude`` (``Σ|gᵢ·dᵢ|``
@@ -119,6 +133,23 @@ class _Readings:
         return "given" if "given" in self.grads else next(iter(self.grads))
 
 
+def _within_rounding(probe: Probe, line: Line, per_unit: float) -> Probe:
+    """Mark a failed probe whose error the gradient's rounding could explain: at most
+    ``per_unit`` per unit of the parameter moved (``Σ|dᵢ|`` in units of its scale, or
+    RANDOM_SIGN_SIGMAS·‖d‖₂ along random signs, where entries' roundings add like a walk)."""
+    if line.entry is not None:
+        moved = line.scale
+    else:
+        assert line.direction is not None
+        moved = float(np.sum(np.abs(line.direction)))
+        if line.random_signs:
+            moved = min(moved, RANDOM_SIGN_SIGMAS * float(np.linalg.norm(line.direction)))
+    primary = "given" if "given" in probe.verdicts else next(iter(probe.verdicts))
+    v = probe.verdicts[primary]
+    within = not v.passed and v.error <= v.tolerance + per_unit * moved
+    return dataclasses.replace(probe, within_rounding=within)
+
+
 class NonFiniteLossError(Exception):
     """The loss was not finite at a probe point."""
 
@@ -132,9 +163,14 @@ class Prober:
         self._float64: dict[int, NDArray[np.float64]] = {}  # the parameters at x, converted once
 
     def probe(
-        self, line: Line, readings: Mapping[str, NDArray[np.float64]], grad_eps: float
+        self,
+        line: Line,
+        readings: Mapping[str, NDArray[np.float64]],
+        grad_eps: float,
+        unit: float = 0.0,
     ) -> list[Probe]:
         """Probe one line; split a direction that fails at a kink into its halves.
+        ``unit`` is the parameter's step scale, for :attr:`Probe.within_rounding`.
 
         Many units can sit exactly on a kink at ``x`` (zero biases and an input at the
         origin). A random direction crosses half of those kinks one way and half the
@@ -151,6 +187,8 @@ class Prober:
             assert line.direction is not None
             size = {n: float(np.sum(np.abs(g * line.direction))) for n, g in readings.items()}
             reach = float(np.sum(np.abs(line.direction)))
+            if line.random_signs:
+                reach = min(reach, RANDOM_SIGN_SIGMAS * float(np.linalg.norm(line.direction)))
             spread = {n: m * reach for n, m in largest.items()}
             reference = max(size.values())
         s = self.settings
@@ -159,6 +197,8 @@ class Prober:
             for n, m in size.items()
         }
         found = self._attempts(line, _Readings(readings, allow), max(size.values()), reference)
+        if unit > 0 and s.rounding > 0:
+            found = _within_rounding(found, line, s.rounding / unit)
         direction = line.direction
         verdicts = found.verdicts.values()
         if (
@@ -172,7 +212,9 @@ class Prober:
         return [
             probe
             for half in halves
-            for probe in self.probe(Line(line.param, None, half, line.scale), readings, grad_eps)
+            for probe in self.probe(
+                Line(line.param, None, half, line.scale), readings, grad_eps, unit
+            )
         ]
 
     def _attempts(

@@ -41,13 +41,18 @@ GRADIENT_ULPS = 256.0
 #: its terms, which can be far larger than the sum (docs/how-it-decides.md, "float32 and
 #: float16"). In float64 this is far below any noise allowance and is left out.
 CANCELLATION_ULPS = 4096.0
+#: Along a direction of independent random signs, entries' rounding errors (each at most
+#: CANCELLATION_ULPS) add up like a random walk: by Hoeffding's inequality their sum
+#: exceeds this many times its root-sum-square (‖d‖₂, not ‖d‖₁) with probability < 7e-4.
+RANDOM_SIGN_SIGMAS = 4.0
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
 def gradient_slack(grad_eps: float, along: float, largest_along: float) -> float:
     """The rounding allowed in a directional derivative of a gradient computed in
     precision ``grad_eps``: GRADIENT_ULPS of ``along`` (``Σ|gᵢ·dᵢ|``), and for a low
-    precision at least CANCELLATION_ULPS of ``largest_along`` (``max|g|·Σ|dᵢ|``)."""
+    precision at least CANCELLATION_ULPS of ``largest_along`` (``max|g|·Σ|dᵢ|``, or
+    ``max|g|·RANDOM_SIGN_SIGMAS·‖d‖₂`` along a random direction, if smaller)."""
     slack = GRADIENT_ULPS * grad_eps * along
     if grad_eps > _FLOAT64_EPS:
         slack = max(slack, CANCELLATION_ULPS * grad_eps * largest_along)
@@ -67,9 +72,6 @@ class Verdict:
     kink: bool  # the one-sided derivatives differ by more than noise
     step: float
     noise_limited: bool  # noise, not the estimates' spread, dominates the tolerance
-    #: How much the derivative is seen to vary: the largest estimate, or the change of the
-    #: slope across the stencil (at a minimum the derivative is 0 but the slope varies).
-    size: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -147,7 +149,6 @@ def judge_central(
         kink=False,
         step=step,
         noise_limited=True,
-        size=abs(numeric),
     )
 
 
@@ -180,5 +181,4 @@ def judge(
         kink=abs(backward - forward) > 2 * noise,
         step=step,
         noise_limited=noise >= high - low,
-        size=size,
     )

@@ -57,10 +57,11 @@ def relative_width(verdict: Verdict, reference: float) -> float:
 def relative_blur(verdict: Verdict, reference: float) -> float:
     """The tolerance alone (rounding: the loss's noise and the gradient's own) relative to
     the gradient's size: a mistake smaller than this could pass. Unlike the width it leaves
-    out the estimates' range, which at a kink spans valid one-sided derivatives; at a
-    minimum, where the gradient is 0, the slope's change across the stencil is the size."""
-    size = max(_size(verdict, reference), verdict.size)
-    return verdict.tolerance / size if size > 0 else 0.0
+    out the estimates' range, which at a kink spans valid one-sided derivatives. A gradient
+    that is all zeros has no size to be blurred against: agreeing with finite differences
+    within the tolerance is all there is to check (0 at a minimum, a flat loss)."""
+    size = _size(verdict, reference)
+    return verdict.tolerance / size if reference > 0 and size > 0 else 0.0
 
 
 def precise(verdict: Verdict, reference: float) -> bool:
@@ -92,7 +93,8 @@ def next_step(
         return current.step * STEP_SHRINK
     if current.passed:
         ups = len({v.step for v in history if v.step > history[0].step})
-        if precise(current, reference) or not smooth(current) or ups > MAX_STEP_UPS:
+        flat = reference == 0  # a gradient of zeros: nothing to resolve
+        if precise(current, reference) or flat or not smooth(current) or ups > MAX_STEP_UPS:
             return None
         # A gradient tiny next to the loss: noise still blurs it, and the line is smooth at
         # this scale (its five estimates agree within noise), so a larger step can see it.
