@@ -38,9 +38,12 @@ NOISE_SIGMAS = 8.0
 GRADIENT_ULPS = 256.0
 #: For a gradient computed in float32 or float16, ulps of the parameter's largest gradient
 #: entry: a sum whose terms cancel (a bias's Σ(p − y) near balance) keeps the rounding of
-#: its terms, which can be far larger than the sum (docs/how-it-decides.md, "float32 and
-#: float16"). In float64 this is far below any noise allowance and is left out.
-CANCELLATION_ULPS = 4096.0
+#: its terms, which can be far larger than the sum. 2.9 times the most the reference nets'
+#: float32 code reaches (358 ulps, db2 at initialisation); code that rounds more (P − Y
+#: formed in float32) is judged against the loss's own rounding instead and ends
+#: unchecked, not failed (docs/how-it-decides.md, "float32 and float16"). In float64 this
+#: is far below any noise allowance and is left out.
+CANCELLATION_ULPS = 1024.0
 #: Along a direction of independent random signs, entries' rounding errors (each at most
 #: CANCELLATION_ULPS) add up like a random walk: by Hoeffding's inequality their sum
 #: exceeds this many times its root-sum-square (‖d‖₂, not ‖d‖₁) with probability < 7e-4.
