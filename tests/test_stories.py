@@ -137,3 +137,43 @@ def test_vanishing_and_scalar_zero_gradients_are_zero(forum) -> None:  # type: i
     scalar = gradcheck.check_gradients(loss, {**grads, "b2": 0.0}, params)
     assert scalar["b2"].diagnosis.kind == "zero", str(scalar)
     assert "scalar 0" in scalar["b2"].diagnosis.message
+
+
+def _affine_layer() -> tuple[object, object, tuple[np.ndarray, ...]]:
+    """An affine layer whose input and weight have one shape (4, 4), so that returning
+    their gradients in each other's places fits every shape."""
+    rng = np.random.default_rng(0)
+    inputs = (rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), rng.standard_normal(4))
+
+    def forward(x, w, b):  # type: ignore[no-untyped-def]
+        return x @ w + b, (x, w)
+
+    def backward(dout, cache):  # type: ignore[no-untyped-def]
+        x, w = cache
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+    return forward, backward, inputs
+
+
+def test_a_layer_returning_dw_dx_db_is_named_swapped_not_mismatch() -> None:
+    forward, backward, inputs = _affine_layer()
+
+    def backward_swapped(dout, cache):  # type: ignore[no-untyped-def]
+        dx, dw, db = backward(dout, cache)  # type: ignore[operator]
+        return dw, dx, db
+
+    report = gradcheck.check_layer(forward, backward_swapped, *inputs)
+    assert [r.diagnosis.kind for r in report] == ["swapped", "swapped", "ok"], str(report)
+    assert "given in w's place" in report["x"].diagnosis.message
+
+
+def test_a_layer_returning_the_scalar_0_for_an_array_is_zero_not_shape() -> None:
+    forward, backward, inputs = _affine_layer()
+
+    def backward_zero(dout, cache):  # type: ignore[no-untyped-def]
+        dx, dw, _ = backward(dout, cache)  # type: ignore[operator]
+        return dx, dw, 0
+
+    report = gradcheck.check_layer(forward, backward_zero, *inputs)
+    assert report["b"].diagnosis.kind == "zero", str(report)
+    assert "scalar 0" in report["b"].diagnosis.message

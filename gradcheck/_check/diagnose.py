@@ -46,10 +46,12 @@ def ok(name: str, together: tuple[str, ...] = ()) -> Diagnosis:
     return Diagnosis("ok", None, f"{grad_label(name)} agrees with the finite differences{joint}")
 
 
-def swapped(name: str, other: str, given_shape: tuple[int, ...]) -> Diagnosis:
+def swapped(
+    name: str, other: str, shape: tuple[int, ...], given_shape: tuple[int, ...]
+) -> Diagnosis:
     """The gradient given for ``other`` matches ``name``'s finite differences."""
     label = grad_label(name)
-    own = f"the one given for {name} (shape {given_shape})"
+    own = f"the one given for {name}" + (f" (shape {given_shape})" if given_shape != shape else "")
     return Diagnosis(
         "swapped",
         None,

@@ -42,8 +42,9 @@ LOW_CHECKED_TO = 0.01
 #: r (its low-precision value minus its float64 one) per step scale s of a parameter: the
 #: gradient's rounding is u·mean|∂ℓₙ/∂θ| where the loss's is u·mean|ℓₙ|, and a step of a
 #: parameter's own size changes an example's loss by about that loss at most. Measured: at
-#: most 0.08·r/s on the forum and course nets in float32, P − Y formed in float32
-#: included (docs/how-it-decides.md, "float32 and float16").
+#: most 0.028·r/s on the forum and course nets in float32, P − Y formed in float32
+#: included (docs/how-it-decides.md, "float32 and float16"); the factor 35 left is for
+#: code that cancels more.
 ROUNDING_PER_SCALE = 1.0
 
 #: What to do about a gradient that float64 noise hides: it is tiny next to the loss.
@@ -111,7 +112,9 @@ def _widened(value: Any) -> Any:
         and value.dtype.kind == "f"
         and float(np.finfo(value.dtype).eps) > _FLOAT64_EPS
     )
-    return np.asarray(value, dtype=np.float64).copy() if low else value
+    if not low:
+        return value
+    return np.float64(value) if isinstance(value, np.floating) else value.astype(np.float64)
 
 
 def _follows(value: float, dtype: np.dtype[Any]) -> bool:

@@ -34,13 +34,19 @@ class Blur(NamedTuple):
     checked_to: float = 0.1
 
 
-def imprecise(name: str, blur: float, blurred_by: Blur) -> Diagnosis:
+def imprecise(name: str, blur: float, blurred_by: Blur, *, zero: bool = False) -> Diagnosis:
     """No probe refuted the gradient, but rounding hides it (``blur`` above 1: even a zero
-    gradient would pass) or hides mistakes up to ``blur`` of its size. Said the same way for
-    every parameter with the same cause, so that the report can say it once."""
+    gradient would pass) or hides mistakes up to ``blur`` of its size (of the other
+    parameters' gradients, for a ``zero`` one). Said the same way for every parameter with
+    the same cause, so that the report can say it once."""
     cause, remedy, own, _ = blurred_by
     label = grad_label(name)
-    if blur <= 1:
+    if zero:
+        text = (
+            f"{label} is all zeros, and {cause} would hide a gradient of up to "
+            f"{blur:.0%} of the other parameters' here, so a pass would say little: {remedy}"
+        )
+    elif blur <= 1:
         text = (
             f"{label} was checked only to ±{blur:.0%} of its size: {cause} would hide a "
             f"smaller mistake, so a pass would say little: {remedy}"

@@ -94,7 +94,8 @@ def _diagnosis(e: Evidence, primary: str) -> Diagnosis:
     probes = e.direct or e.joint
     for reading in e.readings:
         if reading.startswith(SWAPPED_PREFIX) and all_pass(probes, reading):
-            return diagnose.swapped(e.name, reading.removeprefix(SWAPPED_PREFIX), e.grad_shape)
+            other = reading.removeprefix(SWAPPED_PREFIX)
+            return diagnose.swapped(e.name, other, e.shape, e.grad_shape)
     if e.slip is None:
         return diagnose.diagnose_values(e.name, e.shape, probes, not np.any(e.grad64))
     if e.slip == "transposed" and all_pass(probes, "transposed"):
@@ -117,12 +118,13 @@ def _unchecked(
     if undecided:
         return unchecked.no_verdict(e.name)
     blur = max((p.blur for p in conclusive(probes)), default=0.0)
-    if e.typical > 0 and not np.any(e.grad64):  # all zeros: against the others' size
+    zero = e.typical > 0 and not np.any(e.grad64)
+    if zero:  # all zeros: its blur against the size of the others' gradients
         entries = [p for p in conclusive(probes) if p.entry is not None]
         blur = max((p.verdicts["given"].tolerance / p.scale for p in entries), default=0.0)
         blur /= e.typical
     if blur > blurred_by.checked_to:
-        return unchecked.imprecise(e.name, blur, blurred_by)
+        return unchecked.imprecise(e.name, blur, blurred_by, zero=zero)
     return None
 
 
