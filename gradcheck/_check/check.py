@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check import diagnose, notes, unchecked
+from gradcheck._check import budget, diagnose, notes, unchecked
 from gradcheck._check.before import refuse_nonfinite, refuse_swapped_names
 from gradcheck._check.evaluate import Evaluator, wants_params
 from gradcheck._check.inputs import (
@@ -35,6 +35,7 @@ from gradcheck._check.inputs import (
     Structure,
     split_grads,
     split_params,
+    validate_budget,
     validate_options,
 )
 from gradcheck._check.joint import screen_jointly
@@ -48,6 +49,7 @@ from gradcheck._check.precision import (
     widen,
 )
 from gradcheck._check.report import Diagnosis, GradientReport, Outcome, ParameterResult
+from gradcheck._check.verdict import ParameterOutcome
 from gradcheck._integrations.events import notify_check
 from gradcheck._numerics.noise import estimate_noise
 from gradcheck._numerics.probe import Prober, ProbeSettings
@@ -68,6 +70,10 @@ def check_gradients(
     entries: int = 2,
     seed: int | None = 0,
     inplace: bool | None = None,
+    max_calls: int | None = None,
+    max_seconds: float | None = None,
+    progress: bool | None = None,
+    quiet: bool = False,
 ) -> GradientReport:
     """Check hand-written gradients against finite differences; name what is wrong.
 
@@ -100,6 +106,16 @@ def check_gradients(
             ``None`` draws a fresh seed (recorded in ``report.seed``).
         inplace: force (``True``) or forbid (``False``) calling the loss in place; ``None``
             decides from the loss's signature as described under ``loss``.
+        max_calls: at most this many loss calls (the float64 re-check's and the noise
+            step's included). When the next call would exceed it, the check stops: the
+            parameters not finished end ``inconclusive`` (never passed), those finished
+            keep their outcome, and a note says which were checked. ``None``: no limit.
+        max_seconds: the same budget in seconds: no loss call starts after it.
+        progress: a display on stderr of parameters done and loss calls so far (tqdm's
+            when installed). ``None``: shown when a check runs over 2 s and stderr is a
+            terminal, never in CI (``CI`` set) or under pytest's capture; ``True``:
+            always; ``False``: never.
+        quiet: swallow what the loss and the gradient function print during the check.
 
     Returns:
         A :class:`GradientReport`: ``print(report)`` shows the table, ``report.passed`` the
@@ -110,6 +126,8 @@ def check_gradients(
             no gradients, bad options), with what to do instead.
         Exception: whatever the user's loss or gradient function raises, with a note
             saying where in the check it happened. The user's arrays are restored first.
+        KeyboardInterrupt: Ctrl-C, with a note saying how far the check got; the user's
+            arrays are restored first.
     """
     __tracebackhide__ = True
     __tracebackhide__ = True
@@ -121,6 +139,7 @@ def check_gradients(
     if not callable(loss):
         raise TypeError(f"loss must be callable (params -> float); got {type(loss).__name__}")
     options = validate_options(full, max_entries, directions, entries, seed, inplace)
+    validate_budget(max_calls, max_seconds, progress, quiet)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     refuse_swapped_names(grads, params)
@@ -129,13 +148,15 @@ def check_gradients(
     refuse_nonfinite(layout.names, user_arrays, args, kwargs or {})
     use_inplace = (not wants_params(loss, len(args), params)) if inplace is None else inplace
     evaluator = Evaluator(loss, layout, user_arrays, args, kwargs or {}, inplace=use_inplace)
-    try:
-        report = _Check(evaluator, layout, options, seed).run(grads)
-        if _all_failed(report) and not use_inplace and not callable(grads) and grads is not None:
-            exchanged = (grads, params, names)
-            report = _swap_test(report, loss, exchanged, args, kwargs or {}, seed)
-    finally:
-        evaluator.restore()
+    with budget.metered(layout.names, max_calls, max_seconds, progress=progress, quiet=quiet):
+        try:
+            report = _Check(evaluator, layout, options, seed).run(grads)
+            given = grads is not None and not callable(grads)
+            if _all_failed(report) and not use_inplace and given:
+                exchanged = (grads, params, names)
+                report = _swap_test(report, loss, exchanged, args, kwargs or {}, seed)
+        finally:
+            evaluator.restore()
     notify_check(report)
     return report
 
@@ -160,17 +181,18 @@ class _Check:
             return self.report(self.nothing_comparable(f0, grad_arrays), float("nan"))
         if self.native.whole_numbers:
             return self.report(self.quantised(f0, grad_arrays, whole=True), float("nan"))
-        f0, loss_dtype, grad_arrays = self.widen(grads, f0, loss_dtype, grad_arrays)
-        settings, global_scale = self.noise(f0, loss_dtype)
-        checker = self.plan(settings, global_scale, grad_arrays)
-        outcomes = []
-        for index, (name, grad) in enumerate(zip(self.layout.names, grad_arrays, strict=True)):
-            self.evaluator.context = f"while checking {name} (the loss at a perturbed {name})"
-            outcomes.append(checker.check(index, name, grad, problems.get(name)))
-        results = diagnose.share_factor(
-            [o.result for o in outcomes], {o.result.name: o.fit for o in outcomes if o.fit}
-        )
-        self.notes.extend(note for o in outcomes for note in o.notes)
+        outcomes: list[ParameterOutcome] = []
+        try:
+            f0, loss_dtype, grad_arrays = self.widen(grads, f0, loss_dtype, grad_arrays)
+            settings, global_scale = self.noise(f0, loss_dtype)
+            checker = self.plan(settings, global_scale, grad_arrays)
+            for index, (name, grad) in enumerate(zip(self.layout.names, grad_arrays, strict=True)):
+                self.evaluator.context = f"while checking {name} (the loss at a perturbed {name})"
+                outcomes.append(checker.check(index, name, grad, problems.get(name)))
+                budget.finished(name)  # the progress display's count
+        except budget.BudgetSpent as spent:  # the parameters not finished: never passed
+            return _ran_out(self, spent, outcomes, grad_arrays, f0)
+        results = _gathered(self, outcomes)
         return self.report(self.clean(results, f0), settings.sigma)
 
     def clean(self, results: list[ParameterResult], f0: float) -> list[ParameterResult]:
@@ -315,6 +337,29 @@ class _Check:
         return GradientReport(tuple(results), calls, sigma, self.seed, tuple(self.notes))
 
 
+def _gathered(check: _Check, outcomes: list[ParameterOutcome]) -> list[ParameterResult]:
+    """The parameters' results, a factor they share said as such, and their notes kept."""
+    check.notes.extend(note for o in outcomes for note in o.notes)
+    return diagnose.share_factor(
+        [o.result for o in outcomes], {o.result.name: o.fit for o in outcomes if o.fit}
+    )
+
+
+def _ran_out(
+    check: _Check,
+    spent: budget.BudgetSpent,
+    outcomes: list[ParameterOutcome],
+    grads: list[NDArray[Any] | None],
+    f0: float,
+) -> GradientReport:
+    """The report when the budget ran out: the parameters finished keep their outcome, the
+    others end inconclusive (never passed), and a note says which were checked."""
+    check.notes.append(budget.ran_out(spent))
+    unfinished = check.every_parameter(grads, "inconclusive", spent.unchecked)[len(outcomes) :]
+    results = [*_gathered(check, outcomes), *unfinished]
+    return check.report(check.clean(results, f0), float("nan"))
+
+
 def _swap_test(
     report: GradientReport,
     loss: Callable[..., Any],
@@ -336,7 +381,7 @@ def _swap_test(
         options = validate_options(False, 0, 1, 0, seed)
         evaluator = Evaluator(loss, layout, arrays, args, kwargs, inplace=False)
         swapped = _Check(evaluator, layout, options, seed).run(params)
-    except Exception:  # any trouble: no claim about a swap
+    except (Exception, budget.BudgetSpent):  # any trouble: no claim about a swap
         return report
     if not swapped.passed or any(r.kinks for r in swapped.results):
         return report  # a pass at kinks allows a range of slopes: too weak to claim a swap

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gradcheck._check import budget
 from gradcheck._check.inputs import ParamLayout, bitwise_equal
 from gradcheck._numerics.loss import LossResult
 
@@ -113,7 +114,9 @@ class Evaluator:
     ) -> Any:
         """Call ``fn`` (the loss, or a gradient function) with ``replaced`` parameters."""
         replaced = replaced or {}
-        self.calls += fn is self.loss
+        if fn is self.loss:
+            budget.spend()  # raises BudgetSpent when this call would exceed the budget
+            self.calls += 1
         given: list[NDArray[Any]] = []
         expected: list[NDArray[Any]] = []
         try:
@@ -122,12 +125,14 @@ class Evaluator:
                     np.copyto(self.user_arrays[index], values, casting="no")
                 expected = [replaced.get(i, s) for i, s in enumerate(self.snapshots)]
                 given = self.user_arrays
-                return fn(*self.args, **self.kwargs)
+                with budget.quieted():
+                    return fn(*self.args, **self.kwargs)
             given = [
                 replaced[i].copy() if i in replaced else work for i, work in enumerate(self.work)
             ]
             expected = [replaced.get(i, s) for i, s in enumerate(self.snapshots)]
-            return fn(self.layout.build(given), *self.args, **self.kwargs)
+            with budget.quieted():
+                return fn(self.layout.build(given), *self.args, **self.kwargs)
         except Exception as exc:
             what = "the loss" if fn is self.loss else "the gradient function"
             exc.add_note(

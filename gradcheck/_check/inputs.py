@@ -227,3 +227,34 @@ def bitwise_equal(a: NDArray[Any], b: NDArray[Any]) -> bool:
     a_c = np.ascontiguousarray(a)
     b_c = np.ascontiguousarray(b)
     return bool(np.array_equal(a_c.view(np.uint8), b_c.view(np.uint8)))
+
+
+def validate_budget(
+    max_calls: int | None, max_seconds: float | None, progress: bool | None, quiet: bool
+) -> None:
+    """The budget and display options (see :mod:`.budget`), or a clear error: TypeError for
+    the wrong type, ValueError for a value out of range."""
+    if max_calls is not None:
+        if isinstance(max_calls, bool) or not isinstance(max_calls, int | np.integer):
+            raise TypeError(f"max_calls must be a whole number >= 1 or None, got {max_calls!r}")
+        if max_calls < 1:
+            raise ValueError(
+                f"max_calls must be >= 1 (the first call is the loss at the parameters), "
+                f"got {max_calls!r}"
+            )
+    if max_seconds is not None:
+        if isinstance(max_seconds, bool) or not isinstance(
+            max_seconds, int | float | np.integer | np.floating
+        ):
+            raise TypeError(
+                f"max_seconds must be a number of seconds > 0 or None, got {max_seconds!r}"
+            )
+        if not max_seconds > 0:  # also refuses nan
+            raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
+    if progress is not None and not _is_bool(progress):
+        raise TypeError(
+            f"progress must be True, False or None (shown on a terminal when a check takes "
+            f"over 2 s), got {progress!r}"
+        )
+    if not _is_bool(quiet):
+        raise TypeError(f"quiet must be True or False, got {quiet!r}")
