@@ -265,13 +265,16 @@ class _Check:
         if noise.flaw is not None:
             self.notes.append(notes.noise_flaw(noise.flaw, noise.sigma))
         self.flat = noise.flaw == "flat"
-        rel_noise = noise.sigma / abs(f0) if f0 != 0 else loss_eps
+        # Low-precision parameters checked in their own dtype: half an ulp of the loss in
+        # that dtype at least, as a smooth float64 term (numpy 1.x promotes a Python float
+        # times a float32 scalar) can hide a float32 staircase from the noise line.
+        low = param_eps > float(np.finfo(np.float64).eps)
+        sigma = max(noise.sigma, 0.5 * param_eps * abs(f0)) if low else noise.sigma
+        rel_noise = sigma / abs(f0) if f0 != 0 else loss_eps
         rel_noise = min(max(rel_noise, 2.0**-53), 1e-2)
         # The precision the loss is computed in: its own dtype's, or coarser parameters'.
         work_eps = max(loss_eps, param_eps)
-        settings = ProbeSettings(
-            f0, noise.sigma, rel_noise ** (1 / 3), work_eps, self.precision.rounding
-        )
+        settings = ProbeSettings(f0, sigma, rel_noise ** (1 / 3), work_eps, self.precision.rounding)
         return settings, global_scale
 
     def plan(
