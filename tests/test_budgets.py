@@ -298,6 +298,38 @@ def test_automatic_progress_shows_a_slow_check_on_a_terminal(
     assert "loss calls" in terminal.getvalue()
 
 
+class _NotebookStream(io.StringIO):
+    """A Jupyter kernel's stderr: no terminal."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_automatic_progress_shows_a_slow_check_in_a_notebook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class ZMQInteractiveShell:  # the class name is what tells a Jupyter kernel
+        pass
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setitem(
+        sys.modules, "IPython", types.SimpleNamespace(get_ipython=ZMQInteractiveShell)
+    )
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # the plain line, deterministic
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    clock = [0.0]
+    monkeypatch.setattr(
+        "gradcheck._check.budget.time", types.SimpleNamespace(monotonic=lambda: clock[0])
+    )
+    stream = _NotebookStream()
+    saved, sys.stderr = sys.stderr, stream
+    try:
+        gradcheck.check_gradients(Counted(clock), smooth_grads(PARAMS), PARAMS)
+    finally:
+        sys.stderr = saved
+    assert "loss calls" in stream.getvalue()
+
+
 def test_automatic_progress_is_silent_under_capture(capsys: pytest.CaptureFixture[str]) -> None:
     gradcheck.check_gradients(smooth_loss, smooth_grads(PARAMS), PARAMS)
     assert capsys.readouterr().err == ""

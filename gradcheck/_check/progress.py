@@ -2,10 +2,11 @@
 and an estimate of the time left.
 
 Shown by ``progress=None`` (the default) only when a check has run for
-:data:`AUTO_DELAY` seconds on a terminal, and never in CI (the ``CI`` variable set) or
-under pytest's capture (stderr is then no terminal); ``progress=True`` shows it from the
-start, ``progress=False`` never. Drawn by tqdm when it is installed (the ``plot`` extra),
-else as one line rewritten with ``"\\r"``.
+:data:`AUTO_DELAY` seconds on a terminal or in a Jupyter notebook, and never in CI (the
+``CI`` variable set) or under pytest's capture (stderr is then no terminal);
+``progress=True`` shows it from the start, ``progress=False`` never. Drawn by tqdm when it
+is installed (the ``plot`` extra; ``tqdm.auto``, a widget, in a notebook), else as one line
+rewritten with ``"\\r"``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,18 @@ def display(names: Sequence[str], progress: bool | None) -> Display | None:
     stream = sys.stderr
     if progress is None:
         isatty = getattr(stream, "isatty", None)
-        if os.environ.get("CI") or isatty is None or not isatty():
+        terminal = isatty is not None and isatty()
+        if os.environ.get("CI") or not (terminal or in_notebook()):
             return None
     return Display(stream, names, delay=0.0 if progress else AUTO_DELAY)
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (its stderr is no terminal, but a person is
+    watching the cell). IPython is not imported here: only looked up if already loaded."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 class Display:
@@ -89,8 +99,10 @@ class Display:
 def _tqdm_bar(stream: TextIO, total: int) -> Any:
     """A tqdm bar counting parameters (its rate gives the time left), or None without
     tqdm."""
+    # tqdm.auto draws a widget in a notebook (with ipywidgets), text on a terminal.
+    module = "tqdm.auto" if in_notebook() else "tqdm"
     try:  # imported by name: tqdm ships no type hints, and its bar is used as Any here
-        tqdm = importlib.import_module("tqdm").tqdm
+        tqdm = importlib.import_module(module).tqdm
     except ImportError:
         return None
     return tqdm(total=total, desc="gradcheck", unit="param", file=stream, leave=False)
