@@ -24,8 +24,9 @@ What a check returns
     ShapeTrace          what shape_trace returns, a TraceLine per line
 
 What fails
-    GradientMismatch    a check failed (an AssertionError); its message
-                        is the report
+    GradientMismatch    a check did not pass: a gradient wrong or not
+                        checked (an AssertionError); its message is the
+                        report
     GradientShapeError  a gradient's shape is not its parameter's
     AnnotationMismatch  an array does not fit its jaxtyping annotation
 

@@ -4,9 +4,9 @@ Each is shown as ``gradcheck.<Name>`` in tracebacks, where users meet it, and ea
 ``AssertionError`` or a ``TypeError`` so that code (and pytest) already catching those
 keeps working:
 
-* :class:`GradientMismatch`: a finite-difference check failed; its message is the report.
-* :class:`GradientShapeError`: gradients that do not have their parameters' keys or shapes.
-* :class:`AnnotationMismatch`: an argument or a return value that does not fit its
+* ``GradientMismatch``: a finite-difference check failed; its message is the report.
+* ``GradientShapeError``: gradients that do not have their parameters' keys or shapes.
+* ``AnnotationMismatch``: an argument or a return value that does not fit its
   jaxtyping annotation.
 """
 
@@ -25,13 +25,13 @@ __all__ = ["AnnotationMismatch", "GradientMismatch", "GradientShapeError", "Shap
 
 
 class GradientMismatch(AssertionError):  # noqa: N818 (a fixed public name)
-    """Raised by :meth:`GradientReport.assert_passed` and by a ``@checked_backward``
+    """Raised by ``GradientReport.assert_passed`` and by a ``@checked_backward``
     function whose check did not pass: a gradient was wrong, or could not be checked. Its
     message is the report; when nothing was wrong but something could not be checked, a
     first line says that an unchecked gradient is not a passed one.
 
     Attributes:
-        report: the :class:`~gradcheck.GradientReport` that did not pass.
+        report: the ``GradientReport`` that did not pass.
     """
 
     def __init__(self, report: GradientReport) -> None:
@@ -57,7 +57,7 @@ ShapeProblemKind = Literal[
 
 class ShapeProblem(NamedTuple):
     """One way gradients do not fit their parameters (an item of
-    :attr:`GradientShapeError.problems`).
+    ``GradientShapeError.problems``).
 
     Attributes:
         name: the parameter (``"W2"``, ``"params[1]"``), or ``"(all)"`` for a problem of
@@ -83,7 +83,7 @@ class ShapeProblem(NamedTuple):
 class GradientShapeError(AssertionError):
     """Gradients that do not have their parameters' structure or shapes.
 
-    Raised by a :func:`gradcheck.checked_backward` function on the call that returned them.
+    Raised by a ``checked_backward`` function on the call that returned them.
     The message has one line per wrong gradient, naming the parameter, showing both shapes
     and saying what the difference looks like, e.g.::
 
@@ -92,7 +92,7 @@ class GradientShapeError(AssertionError):
 
     Attributes:
         function: the decorated function's name.
-        problems: one :class:`ShapeProblem` per misfit, in the order of the message.
+        problems: one ``ShapeProblem`` per misfit, in the order of the message.
     """
 
     def __init__(self, message: str, *, function: str, problems: tuple[ShapeProblem, ...]):

@@ -1,8 +1,8 @@
 """Hypothesis strategies for testing hand-written backpropagation.
 
-They draw what a backward is tested with: layer sizes (:func:`layer_sizes`), MLP parameter
-dicts in either layout (:func:`mlp_params`), inputs at chosen scales (:func:`inputs`),
-class labels (:func:`labels`) and regression targets (:func:`targets`). This module needs
+They draw what a backward is tested with: layer sizes (``layer_sizes``), MLP parameter
+dicts in either layout (``mlp_params``), inputs at chosen scales (``inputs``),
+class labels (``labels``) and regression targets (``targets``). This module needs
 `hypothesis <https://hypothesis.readthedocs.io>`_ (``pip install hypothesis``);
 ``import gradcheck`` does not import it.
 
@@ -66,9 +66,9 @@ Layout = Literal["row_major", "column_major"]
 ``"column_major"``: X is (d_in, batch), W is (d_out, d_in), b is (d_out, 1)."""
 
 Scale = Literal["unit", "near_kink", "saturating", "mixed"]
-"""A named range of entry magnitudes for :func:`inputs` (see :data:`SCALES`)."""
+"""A named range of entry magnitudes for ``inputs`` (see ``SCALES``)."""
 
-#: The magnitude range ``(smallest, largest)`` of each named :data:`Scale`. Entries have
+#: The magnitude range ``(smallest, largest)`` of each named ``Scale``. Entries have
 #: magnitudes spread evenly in log scale over the range, and random signs.
 #:
 #: * ``"unit"``: 0.1 to 3, standardised data without the near-zero tail.
@@ -93,7 +93,7 @@ FloatArray = NDArray[np.floating[Any]]
 
 
 class LayerSizes(NamedTuple):
-    """The sizes of an MLP and its batch, as :func:`layer_sizes` draws them.
+    """The sizes of an MLP and its batch, as ``layer_sizes`` draws them.
 
     Attributes:
         batch: the number of examples N.
@@ -227,7 +227,7 @@ def layer_sizes(
             on its own, squares included.
 
     Returns:
-        A strategy for :class:`LayerSizes`.
+        A strategy for ``LayerSizes``.
 
     Raises:
         hypothesis.errors.InvalidArgument: if a bound is not an int, is below 1, a minimum
@@ -328,7 +328,7 @@ def mlp_params(
     of the row-major dict of the same example.
 
     Args:
-        sizes: a :class:`LayerSizes` (its widths are used) or the widths
+        sizes: a ``LayerSizes`` (its widths are used) or the widths
             ``(d_in, hidden..., d_out)`` as ints.
         layout: ``"row_major"`` (examples in rows, ``X @ W1 + b1``) or ``"column_major"``
             (examples in columns, ``W1 @ X + b1``).
@@ -401,7 +401,7 @@ def inputs(
         shape: the array's shape: an int or a tuple of ints, e.g. ``(sizes.batch,
             sizes.d_in)`` for row-major inputs or ``(sizes.d_in, sizes.batch)`` for
             column-major ones.
-        scale: a named magnitude range from :data:`SCALES`: ``"unit"`` (0.1 to 3, the
+        scale: a named magnitude range from ``SCALES``: ``"unit"`` (0.1 to 3, the
             default), ``"near_kink"`` (1e-8 to 1e-3), ``"saturating"`` (4 to 30) or
             ``"mixed"`` (1e-8 to 30).
         min_magnitude, max_magnitude: replace the named range's smallest or largest
@@ -413,7 +413,7 @@ def inputs(
 
     Raises:
         hypothesis.errors.InvalidArgument: if the shape is not an int or a tuple of ints
-            >= 0, the scale has no name in :data:`SCALES`, a magnitude is not a positive
+            >= 0, the scale has no name in ``SCALES``, a magnitude is not a positive
             finite number, the smallest exceeds the largest, or the dtype is not a float
             dtype.
     """

@@ -1,1 +1,1 @@
-"""check_gradients and check_layer: the check, as the steps listed in :mod:`.check`."""
+"""check_gradients and check_layer: the check, as the steps listed in ``check.py``."""

@@ -1,10 +1,10 @@
 """What a check may spend and how far it got: the ``max_calls=`` and ``max_seconds=``
 budgets, the progress display's counts, the note on Ctrl-C, and ``quiet=``.
 
-One :class:`Meter` per check, current for its duration (a context variable): the
+One ``Meter`` per check, current for its duration (a context variable): the
 evaluators the check makes deep inside (the float64 re-check's, the swap test's) all spend
-from it without being handed it. The evaluator calls :func:`spend` before every loss call;
-when that call would exceed the budget it raises :class:`BudgetSpent`, which the check
+from it without being handed it. The evaluator calls ``spend`` before every loss call;
+when that call would exceed the budget it raises ``BudgetSpent``, which the check
 catches to end the parameters not yet finished inconclusive.
 """
 

@@ -3,15 +3,15 @@ wrong in words.
 
 The steps, in order (each in its own module of this package):
 
-1. inputs: accept the parameters, gradients and options (:mod:`.inputs`), and call the
-   loss at ``x`` on private copies (:mod:`.evaluate`);
+1. inputs: accept the parameters, gradients and options (``inputs.py``), and call the
+   loss at ``x`` on private copies (``evaluate.py``);
 2. noise: measure the loss's rounding noise, which sets every step and tolerance
-   (:mod:`gradcheck._numerics.noise`);
-3. plan: probe the large parameters together first (:mod:`.joint`), then choose each
-   parameter's lines (:mod:`.plan`);
-4. probe: five loss values per step along each line (:mod:`gradcheck._numerics.probe`);
-5. verdict and diagnosis: per parameter (:mod:`.verdict`, :mod:`.diagnose`);
-6. report: :class:`~gradcheck.GradientReport` (:mod:`.report`).
+   (``gradcheck._numerics.noise``);
+3. plan: probe the large parameters together first (``joint.py``), then choose each
+   parameter's lines (``plan.py``);
+4. probe: five loss values per step along each line (``gradcheck._numerics.probe``);
+5. verdict and diagnosis: per parameter (``verdict.py``, ``diagnose.py``);
+6. report: ``GradientReport`` (``report.py``).
 
 docs/architecture.md follows one check through these steps.
 """
@@ -82,7 +82,7 @@ def check_gradients(
             0-d array). It may also return ``(loss, grads)`` (cs231n style); then
             ``grads`` may be left out. A loss that reads the parameters itself instead of
             taking them (a zero-argument closure, or a bound method of an object whose
-            ``.params`` is ``params``, e.g. ``model.loss`` with ``args=(X, y)``) is called
+            ``params.py`` is ``params``, e.g. ``model.loss`` with ``args=(X, y)``) is called
             in place: the arrays are perturbed and restored bit for bit after every call.
         grads: the gradients to check, shaped like ``params`` (a mapping with the same keys,
             or a list in the same order), or a function called like ``loss`` that returns
@@ -118,7 +118,7 @@ def check_gradients(
         quiet: swallow what the loss and the gradient function print during the check.
 
     Returns:
-        A :class:`GradientReport`: ``print(report)`` shows the table, ``report.passed`` the
+        A ``GradientReport``: ``print(report)`` shows the table, ``report.passed`` the
         verdict, ``report["W2"].diagnosis`` what is wrong with one parameter.
 
     Raises:
@@ -162,7 +162,7 @@ def check_gradients(
 
 
 class _Check:
-    """One run of :func:`check_gradients`, as the steps of the module docstring."""
+    """One run of ``check_gradients``, as the steps of the module docstring."""
 
     def __init__(self, evaluator: Evaluator, layout: ParamLayout, options: Options, seed: int):
         self.native = evaluator  # the loss in the user's dtypes
@@ -234,7 +234,7 @@ class _Check:
         self, grads: object, f0: float, loss_dtype: np.dtype[Any], arrays: list[Any]
     ) -> tuple[float, np.dtype[Any], list[NDArray[Any] | None]]:
         """Step 1, for float32 and float16 parameters: the loss on float64 copies, where
-        its finite differences carry no low-precision rounding (:mod:`.precision`)."""
+        its finite differences carry no low-precision rounding (``precision.py``)."""
         low = coarsest(self.native.snapshots)
         if low == np.float64:
             return f0, loss_dtype, arrays

@@ -1,10 +1,10 @@
-"""Step 5 of a check: name the mistake, in words. Every :class:`Diagnosis` is built here.
+"""Step 5 of a check: name the mistake, in words. Every ``Diagnosis`` is built here.
 
 For a gradient of the right shape that failed, the patterns are tried in order: the loss
 never moved; ``zero``; ``transposed`` (``gᵀ`` passes every probe where ``g`` fails);
 ``negated`` or ``scaled`` (one factor explains every probe); ``regularisation`` (one
 coefficient times the parameter explains every probe); else ``mismatch``. The numbers
-behind them come from :mod:`.fit`; see docs/how-it-decides.md, "The diagnosis".
+behind them come from ``fit.py``; see docs/how-it-decides.md, "The diagnosis".
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def wants_params(loss: Callable[..., Any], n_args: int, params: object) -> bool:
     It does when its signature has room for one more positional argument than ``args``
     supplies. It does not (in-place mode) when it has no such room: a zero-argument
     closure, or cs231n's ``model.loss(X, y=None)`` called with ``args=(X, y)``. A signature
-    with ``*args`` decides nothing; then a bound method of an object whose ``.params`` is
+    with ``*args`` decides nothing; then a bound method of an object whose ``params.py`` is
     the very mapping being checked reads them in place, and anything else takes them.
     """
     owner = getattr(loss, "__self__", None)

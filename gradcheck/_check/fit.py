@@ -24,7 +24,7 @@ class Fit:
 
 
 def conclusive(probes: Sequence[Probe]) -> list[Probe]:
-    """The probes that gave a verdict (see :attr:`Probe.inconclusive`)."""
+    """The probes that gave a verdict (see ``Probe.inconclusive``)."""
     return [p for p in probes if not p.inconclusive]
 
 

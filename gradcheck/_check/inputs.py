@@ -23,7 +23,7 @@ Structure = Mapping[str, Any] | Sequence[Any] | NDArray[Any]
 
 @dataclass(frozen=True)
 class Options:
-    """How much to probe (see :func:`gradcheck.check_gradients`)."""
+    """How much to probe (see ``check_gradients``)."""
 
     full: bool
     max_entries: int
@@ -232,7 +232,7 @@ def bitwise_equal(a: NDArray[Any], b: NDArray[Any]) -> bool:
 def validate_budget(
     max_calls: int | None, max_seconds: float | None, progress: bool | None, quiet: bool
 ) -> None:
-    """The budget and display options (see :mod:`.budget`), or a clear error: TypeError for
+    """The budget and display options (see ``budget.py``), or a clear error: TypeError for
     the wrong type, ValueError for a value out of range."""
     if max_calls is not None:
         if isinstance(max_calls, bool) or not isinstance(max_calls, int | np.integer):

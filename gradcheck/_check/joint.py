@@ -3,7 +3,7 @@ calls on correct code.
 
 A joint probe moves the largest entry of each large parameter, or all their entries along
 one random direction, each piece weighted to contribute the same ``Σ|gᵢ·dᵢ|``. It stands in
-for one probe of each parameter only when it passed cleanly (:func:`stands_in`); otherwise
+for one probe of each parameter only when it passed cleanly (``stands_in``); otherwise
 every parameter gets its own probes as before, so a joint probe never decides a verdict.
 Why this loses no detection: docs/how-it-decides.md, "Directions or entries".
 """
@@ -43,7 +43,7 @@ class Piece:
 class JointView:
     """The loss as a function of one vector: pieces of several parameters end to end.
 
-    It is what a :class:`~gradcheck._numerics.probe.Prober` probes (as parameter 0). Every
+    It is what a ``gradcheck._numerics.probe.Prober`` probes (as parameter 0). Every
     call goes through the check's evaluator, so calls are counted and a loss that writes
     into its inputs is still caught.
     """

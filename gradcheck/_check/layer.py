@@ -3,8 +3,8 @@
 
 A layer has no loss, so one is made: ``L = Σₖ Σ outₖ ⊙ doutₖ`` with fixed random upstream
 gradients ``doutₖ``. Then ``∂L/∂input`` is exactly what ``backward(dout_1, ..., cache)``
-must return, and :func:`check_gradients` checks it. Forward and backward only ever see
-private copies of the inputs (:mod:`.layer_calls`).
+must return, and ``check_gradients`` checks it. Forward and backward only ever see
+private copies of the inputs (``layer_calls.py``).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def check_layer(
 ) -> GradientReport:
     """Check a layer's backward against finite differences of its forward.
 
-    >>> report = gradcheck.check_layer(affine_forward, affine_backward, x, w, b)  # doctest: +SKIP
-    >>> report["w"].passed                                                        # doctest: +SKIP
+    >>> report = gradcheck.check_layer(affine_forward, affine_backward, x, w, b)
+    >>> report["w"].passed
 
     Args:
         forward: ``forward(*inputs) -> (out, cache)``, or ``(out_1, ..., out_k, cache)``
@@ -52,10 +52,10 @@ def check_layer(
             the check's random directions.
         outputs: how many outputs ``forward`` returns before its cache; by default all the
             values it returns but the last.
-        check_options: passed to :func:`check_gradients` (``full=True``, ...).
+        check_options: passed to ``check_gradients`` (``full=True``, ...).
 
     Returns:
-        A :class:`GradientReport` whose parameters are named after ``forward``'s own
+        A ``GradientReport`` whose parameters are named after ``forward``'s own
         parameters (``x``, ``w``, ``b``, ...).
     """
     __tracebackhide__ = True

@@ -1,5 +1,5 @@
 """Steps 3 and 4 for one parameter: read its gradient, probe the planned lines (and more
-after a failure), and hand the probes to :mod:`.verdict`."""
+after a failure), and hand the probes to ``verdict.py``."""
 
 from __future__ import annotations
 

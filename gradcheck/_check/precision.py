@@ -5,7 +5,7 @@ and loosens every tolerance. Most NumPy code follows its inputs' dtype (promotio
 casts), so the check calls the loss on float64 copies of the parameters (and of the
 floating-point arrays among ``args`` and ``kwargs``) and takes its differences there. The
 user's own gradients, computed in the low precision, are then compared with an allowance
-for their rounding (:func:`gradcheck._numerics.stencil.gradient_slack`); when they come
+for their rounding (``gradcheck._numerics.stencil.gradient_slack``); when they come
 from a function (``grads=`` a function, or a loss returning ``(loss, grads)``), that
 function is run on the float64 copies too: its float64 gradients are checked (a mistake in
 the code is in both), and how far the low-precision ones are from them is reported.

@@ -2,7 +2,7 @@
 and an estimate of the time left.
 
 Shown by ``progress=None`` (the default) only when a check has run for
-:data:`AUTO_DELAY` seconds on a terminal or in a Jupyter notebook, and never in CI (the
+``AUTO_DELAY`` seconds on a terminal or in a Jupyter notebook, and never in CI (the
 ``CI`` variable set) or under pytest's capture (stderr is then no terminal);
 ``progress=True`` shows it from the start, ``progress=False`` never. Drawn by tqdm when it
 is installed (the ``plot`` extra; ``tqdm.auto``, a widget, in a notebook), else as one line

@@ -132,13 +132,13 @@ class GradientReport:
 
     ``print(report)`` (or ``report`` at the REPL) shows a table fitted to the terminal,
     ``report.to_text(width=100)`` to another width; ``"W2" in report`` says whether there is
-    such a parameter and ``report["W2"]`` is its :class:`ParameterResult`;
-    ``report.assert_passed()`` raises :class:`GradientMismatch` unless every gradient
+    such a parameter and ``report["W2"]`` is its ``ParameterResult``;
+    ``report.assert_passed()`` raises ``GradientMismatch`` unless every gradient
     passed, and ``bool(report)`` is ``report.passed``: a gradient that could not be checked
     ("inconclusive") counts against both, like a wrong one.
 
     Attributes:
-        results: one :class:`ParameterResult` per parameter, in ``params`` order.
+        results: one ``ParameterResult`` per parameter, in ``params`` order.
         loss_calls: how many times the loss was evaluated.
         noise: the estimated rounding noise of the loss (absolute), which sets the step
             and the tolerance.
@@ -195,7 +195,7 @@ class GradientReport:
         return self.passed
 
     def assert_passed(self) -> None:
-        """Raise :class:`GradientMismatch` (an ``AssertionError``) unless every gradient
+        """Raise ``GradientMismatch`` (an ``AssertionError``) unless every gradient
         passed: a wrong gradient and one that could not be checked both raise, with the
         report (why, and what to do) as the message."""
         __tracebackhide__ = True

@@ -78,7 +78,7 @@ def _joint_groups(report: GradientReport) -> dict[frozenset[str], list[str]]:
 def rows(report: GradientReport) -> list[tuple[str, ...]]:
     """The header, then one row of cells per parameter. Parameters checked only by the
     same joint probes share their numbers: the first one's row shows them, the others
-    "-" (:func:`footnotes` says so)."""
+    "-" (``footnotes`` says so)."""
     repeated = {name for names in _joint_groups(report).values() for name in names[1:]}
     table: list[tuple[str, ...]] = [HEADER]
     for r in report.results:
@@ -182,7 +182,7 @@ def findings(report: GradientReport) -> list[Finding]:
     """The diagnoses of the parameters that did not pass (wrong, or not checked: why and
     what to do) in ``params`` order; one that several share word for word (one missing 1/N
     makes every gradient ``scaled`` by one factor) is said once, where its first parameter
-    stands. Each result's own :class:`Diagnosis` is left as it is."""
+    stands. Each result's own ``Diagnosis`` is left as it is."""
     groups: dict[tuple[str, str], list[ParameterResult]] = {}
     for r in report.results:
         if r.passed:

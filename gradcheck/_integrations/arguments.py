@@ -1,6 +1,6 @@
 """Where a decorated backward's parameters are among its arguments, and what they are called.
 
-The parameters are one argument (a dict or a list/tuple of arrays), or the ``.params`` of
+The parameters are one argument (a dict or a list/tuple of arrays), or the ``params.py`` of
 one: a model's ``self.params`` when the backward is a method.
 """
 
@@ -143,7 +143,7 @@ class ParamsArgument:
         """The parameters (a dict or a list/tuple), and whether they are a model's.
 
         The argument holds them itself, or it is a model (``self`` on a method) whose
-        ``.params`` holds them; then the second item is ``True``.
+        ``params.py`` holds them; then the second item is ``True``.
         """
         given = self.find(args, kwargs)
         if _is_container(given):

@@ -3,8 +3,8 @@
 The decorator wraps a function that returns gradients. Every call checks, cheaply, that
 the gradients have the parameters' keys and shapes; the calls its policy selects (the first,
 by default) also compare them with finite differences of the loss and enforce the function's
-jaxtyping annotations. See :func:`checked_backward`; the policy and its process-wide override
-(``GRADCHECK``, pytest's ``--gradcheck``) are in :mod:`gradcheck._integrations.policy`.
+jaxtyping annotations. See ``checked_backward``; the policy and its process-wide override
+(``GRADCHECK``, pytest's ``--gradcheck``) are in ``gradcheck._integrations.policy``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class CheckState:
         calls: how many times it was called (not counting calls under ``GRADCHECK=never``,
             nor calls that returned a prediction instead of ``(loss, grads)``).
         checks: how many of those ran the finite-difference check.
-        last_report: the :class:`~gradcheck.GradientReport` of the last check, or ``None``.
+        last_report: the ``GradientReport`` of the last check, or ``None``.
     """
 
     __slots__ = ("calls", "checks", "last_report")
@@ -62,7 +62,7 @@ class CheckState:
 
 
 class CheckedMethod(Protocol[_R_co]):
-    """A :class:`CheckedFunction` method, bound to its instance: ``net.backward``."""
+    """A ``CheckedFunction`` method, bound to its instance: ``net.backward``."""
 
     gradcheck: CheckState
 
@@ -70,7 +70,7 @@ class CheckedMethod(Protocol[_R_co]):
 
 
 class CheckedFunction(Protocol, Generic[_P, _R]):
-    """A function decorated by :func:`checked_backward`: call it like the original.
+    """A function decorated by ``checked_backward``: call it like the original.
 
     On a class it is a method, like the original: ``net.backward(X, y)`` passes ``net``.
     """
@@ -180,23 +180,23 @@ def checked_backward(
        scores, at test time) is passed through, neither checked nor counted.
 
     Parameters are a dict name -> array, or a list/tuple of arrays, or an object whose
-    ``.params`` is one. A list's names come from ``names=``, else from an unpacking
+    ``params.py`` is one. A list's names come from ``names=``, else from an unpacking
     ``W1, b1, ... = parameters`` (or ``= self.params``) in the function's body, else they
     are ``parameters[0]``, ``parameters[1]``, ... (after the argument's name). Gradients
     have the parameters' structure: the same keys, or the same order.
 
     On every call (cheap: a few tuple comparisons) the gradients' keys and shapes must
-    equal the parameters'; otherwise :class:`GradientShapeError` (an ``AssertionError``)
+    equal the parameters'; otherwise ``GradientShapeError`` (an ``AssertionError``)
     names the parameter, shows both shapes and says what the slip looks like (transposed,
     keepdims, not summed over the batch).
 
     On the calls that ``when`` selects, the gradients are also compared with finite
-    differences of the loss by :func:`gradcheck.check_gradients`; a wrong one raises
-    :class:`gradcheck.GradientMismatch` with the report (e.g. ``W2 ... negated``). The report
+    differences of the loss by ``check_gradients``; a wrong one raises
+    ``GradientMismatch`` with the report (e.g. ``W2 ... negated``). The report
     of the last check is ``backward.gradcheck.last_report``. If the function has jaxtyping
     annotations (``Float[np.ndarray, "batch d_in"]``), they are enforced on those calls and
     on the first call, with dimension names bound across arguments and return value; a
-    misfit raises :class:`AnnotationMismatch` (a ``TypeError``) naming the argument or
+    misfit raises ``AnnotationMismatch`` (a ``TypeError``) naming the argument or
     returned item, the axis and the dimension. They are not checked on other calls: that
     check costs tens of microseconds per call.
 
@@ -210,15 +210,15 @@ def checked_backward(
             N + 1, 2N + 1, ... (every N-th call, starting with the first). The environment
             variable ``GRADCHECK`` (same values) overrides ``when`` for the whole process;
             ``GRADCHECK=never`` turns the wrapper into a plain call with no checks at all.
-        params_arg: which argument holds the parameters (or the model whose ``.params``
+        params_arg: which argument holds the parameters (or the model whose ``params.py``
             hold them): its position (default 0, ``self`` on a method) or name.
         names: names for a list/tuple of parameters, in order (ignored for a dict).
-        **check_options: passed to :func:`gradcheck.check_gradients` (e.g. ``seed=1``,
+        **check_options: passed to ``check_gradients`` (e.g. ``seed=1``,
             ``full=True``).
 
     Returns:
         A decorator. The decorated function takes and returns exactly what the original
-        does, and has ``.gradcheck`` (a :class:`CheckState`) and ``.__wrapped__``.
+        does, and has ``gradcheck.py`` (a ``CheckState``) and ``__wrapped__.py``.
 
     Raises:
         TypeError: at decoration, if ``loss`` is not callable, an option is unknown, or
@@ -256,7 +256,7 @@ def _is_scalar(value: object) -> bool:
 
 
 class _CheckedBackward:
-    """One decorated backward: its settings, its :class:`CheckState`, and its checks."""
+    """One decorated backward: its settings, its ``CheckState``, and its checks."""
 
     def __init__(
         self,
@@ -278,7 +278,7 @@ class _CheckedBackward:
     def function(self) -> CheckedFunction[Any, Any]:
         """The function that replaces the decorated one: the per-call fast path.
 
-        Each call reads the override once, then either runs :meth:`checked_call` (the calls
+        Each call reads the override once, then either runs ``checked_call`` (the calls
         the policy selects, and the first) or only compares the gradients' shapes.
         """
         fn, state, params, gradients = self.fn, self.state, self.params, self.gradients
@@ -372,7 +372,7 @@ class _CheckedBackward:
     ) -> None:
         """Compare the gradients with finite differences of the loss; raise if they differ.
 
-        ``params`` is (the parameters, whether they are a model's ``.params``).
+        ``params`` is (the parameters, whether they are a model's ``params.py``).
         """
         __tracebackhide__ = True
         from gradcheck._check.check import check_gradients

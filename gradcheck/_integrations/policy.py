@@ -1,8 +1,8 @@
 """Which calls of a ``@checked_backward`` function get the finite-difference check.
 
-One :class:`Policy` type, parsed by :meth:`Policy.parse` from the three places a policy is
+One ``Policy`` type, parsed by ``Policy.parse`` from the three places a policy is
 written (a decorator's ``when=``, the ``GRADCHECK`` environment variable and pytest's
-``--gradcheck`` option), and :data:`override`, the process-wide policy that beats every
+``--gradcheck`` option), and ``override``, the process-wide policy that beats every
 decorator's own. Standard library only, so that the pytest plugin may import it cheaply.
 """
 
@@ -24,7 +24,7 @@ _EVERY = {"first": 0, "always": 1, "never": 0}
 class Policy:
     """A policy: which calls of a decorated backward get the finite-difference check.
 
-    Make one with :meth:`parse`. ``"first"`` checks call 1, ``"always"`` every call,
+    Make one with ``parse``. ``"first"`` checks call 1, ``"always"`` every call,
     ``"never"`` none, and N calls 1, N + 1, 2N + 1, ...
 
     Attributes:
@@ -93,7 +93,7 @@ def _from_environment() -> Policy | None:
 
     Raises:
         ValueError: one line naming the variable, its value and the values it may take
-            (not chained to :meth:`Policy.parse`'s error, which is worded for ``when=``).
+            (not chained to ``Policy.parse``'s error, which is worded for ``when=``).
     """
     text = os.environ.get(ENV_VAR, "").strip()
     if not text:
@@ -112,15 +112,15 @@ def _from_environment() -> Policy | None:
 class Override:
     """The process-wide policy that beats every decorator's ``when=``.
 
-    An explicit one (:meth:`set`: the pytest option, or a test) wins over the ``GRADCHECK``
+    An explicit one (``set``: the pytest option, or a test) wins over the ``GRADCHECK``
     environment variable. The variable is read when first needed (the first call of a
     decorated function), not at import, so that a bad value is one clear ``ValueError``
     where gradcheck is used rather than an error inside ``import``; while it stays bad,
     each use raises it again (nothing runs with a policy the user did not write), and once
-    read it is not read again until :meth:`reload_environment`.
+    read it is not read again until ``reload_environment``.
 
     Attributes:
-        explicit: the one given to :meth:`set`, or ``None``.
+        explicit: the one given to ``set``, or ``None``.
     """
 
     __slots__ = ("_environment", "_environment_read", "explicit")
@@ -154,7 +154,7 @@ class Override:
         annotation check, no finite differences.
 
         Raises:
-            ValueError: if ``value`` is not a policy (see :meth:`Policy.parse`) or ``None``.
+            ValueError: if ``value`` is not a policy (see ``Policy.parse``) or ``None``.
         """
         self.explicit = None if value is None else Policy.parse(value, source="override")
 

@@ -7,8 +7,8 @@ What it adds to a pytest run:
   checks every call of every decorated backward. The command line wins over the
   ``GRADCHECK`` environment variable, which wins over the ini option; the decorators' own
   ``when=`` apply when none is set. The override is lifted when the run ends.
-* Readable failures: when a test fails with :class:`~gradcheck.GradientMismatch`,
-  :class:`~gradcheck.GradientShapeError` or :class:`~gradcheck.AnnotationMismatch`,
+* Readable failures: when a test fails with ``GradientMismatch``,
+  ``GradientShapeError`` or ``AnnotationMismatch``,
   gradcheck's own frames are cut from the traceback and the arguments of the frames left
   are not printed (they are arrays), so the failure shows where the test called the check
   and the report's table (``--fulltrace`` shows everything). When a test fails some other
@@ -270,13 +270,13 @@ def _watch_phase(item: pytest.Item) -> Generator[None, object, object]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
-    """Watch the setup phase (see :func:`_watch_phase`)."""
+    """Watch the setup phase (see ``_watch_phase``)."""
     return (yield from _watch_phase(item))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    """Watch the test itself (see :func:`_watch_phase`)."""
+    """Watch the test itself (see ``_watch_phase``)."""
     return (yield from _watch_phase(item))
 
 
@@ -284,7 +284,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 def pytest_runtest_teardown(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
-    """Watch the teardown phase (see :func:`_watch_phase`)."""
+    """Watch the teardown phase (see ``_watch_phase``)."""
     return (yield from _watch_phase(item))
 
 

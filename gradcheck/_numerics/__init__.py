@@ -1,11 +1,11 @@
 """Finite differences that know nothing of users or reports.
 
-* :mod:`.scales`: how far a step moves each entry, and the precision a gradient carries.
-* :mod:`.noise`: the loss's rounding noise σ, from a difference table on a short line.
-* :mod:`.stencil`: five loss values along a line -> five derivative estimates -> a verdict.
-* :mod:`.steps`: which step to try next, and one verdict from several attempts.
-* :mod:`.probe`: a line through the parameters (one entry, or a direction) probed at the
-  steps :mod:`.steps` picks.
+* ``scales.py``: how far a step moves each entry, and the precision a gradient carries.
+* ``noise.py``: the loss's rounding noise σ, from a difference table on a short line.
+* ``stencil.py``: five loss values along a line -> five derivative estimates -> a verdict.
+* ``steps.py``: which step to try next, and one verdict from several attempts.
+* ``probe.py``: a line through the parameters (one entry, or a direction) probed at the
+  steps ``steps.py`` picks.
 
 Every rule is derived in docs/how-it-decides.md.
 """

@@ -1,7 +1,7 @@
 """What the numerics evaluate: the loss with some parameters replaced.
 
-The check's :class:`~gradcheck._check.evaluate.Evaluator` is one (it calls the user's loss on
-private copies); :class:`~gradcheck._check.joint.JointView` is another (pieces of several
+The check's ``gradcheck._check.evaluate.Evaluator`` is one (it calls the user's loss on
+private copies); ``gradcheck._check.joint.JointView`` is another (pieces of several
 parameters seen as one vector).
 """
 

@@ -1,9 +1,9 @@
 """Probe one line through the parameters: evaluate the loss along it, retry, settle a verdict.
 
-A :class:`Line` is one entry of a parameter moved by its scale, or a whole direction. A
-:class:`Prober` looks first at ``f(x ± h·d)`` alone (:func:`~.stencil.judge_central`),
-otherwise at five points (:func:`~.stencil.judge`), at the steps :mod:`.steps` picks, and
-returns what it saw as a :class:`Probe`. Each probe judges every *reading* of the user's
+A ``Line`` is one entry of a parameter moved by its scale, or a whole direction. A
+``Prober`` looks first at ``f(x ± h·d)`` alone (``.stencil.judge_central``),
+otherwise at five points (``.stencil.judge``), at the steps ``steps.py`` picks, and
+returns what it saw as a ``Probe``. Each probe judges every *reading* of the user's
 gradient at once (as given, transposed, ...) from the same loss values.
 """
 
@@ -170,7 +170,7 @@ class Prober:
         unit: float = 0.0,
     ) -> list[Probe]:
         """Probe one line; split a direction that fails at a kink into its halves.
-        ``unit`` is the parameter's step scale, for :attr:`Probe.within_rounding`.
+        ``unit`` is the parameter's step scale, for ``Probe.within_rounding``.
 
         Many units can sit exactly on a kink at ``x`` (zero biases and an input at the
         origin). A random direction crosses half of those kinks one way and half the
@@ -220,7 +220,7 @@ class Prober:
     def _attempts(
         self, line: Line, readings: _Readings, magnitude: float, reference: float
     ) -> Probe:
-        """Attempts at the steps :func:`~.steps.next_step` picks, settled into one probe.
+        """Attempts at the steps ``.steps.next_step`` picks, settled into one probe.
 
         ``magnitude`` is ``Σ|gᵢ·dᵢ|``, the size of the user's gradient along the line.
         """
@@ -262,7 +262,7 @@ class Prober:
         self, line: Line, readings: _Readings, step: float, quick: bool, reference: float
     ) -> tuple[dict[str, Verdict], bool, float]:
         """The loss at the points of one step, judged for every reading; whether the loss
-        moved; and ``⟨x, d⟩`` (see :attr:`Probe.x_dot_d`).
+        moved; and ``⟨x, d⟩`` (see ``Probe.x_dot_d``).
 
         With ``quick``, f(±h) come first: if the central difference alone agrees with the
         primary reading precisely, the probe passes on two loss calls (the strictest test

@@ -19,7 +19,7 @@ def param_scale(array: NDArray[Any], fallback: float) -> float:
 
 def entry_scales(array: NDArray[Any], scale: float) -> NDArray[np.float64]:
     """Each entry's own scale for a step: its size, or ``scale`` (the parameter's typical
-    size, :func:`param_scale`) where it is smaller (an entry at 0 still moves)."""
+    size, ``param_scale``) where it is smaller (an entry at 0 still moves)."""
     return np.maximum(np.abs(array.astype(np.float64)), scale)
 
 

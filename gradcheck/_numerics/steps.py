@@ -2,7 +2,7 @@
 
 A probe starts at the smallest step that keeps noise at RESOLUTION of the gradient; a
 failing or imprecise attempt is retried at a smaller step (kinks and truncation shrink with
-the step, a wrong gradient does not) or a larger one (less noise). :func:`settle` turns
+the step, a wrong gradient does not) or a larger one (less noise). ``settle`` turns
 the attempts into one verdict, or none (the line is too rough at every step the noise
 allows). The rules are explained in docs/how-it-decides.md, "Kinks".
 """
@@ -20,7 +20,7 @@ RESOLUTION = 1e-6
 #: The smallest first step, as a fraction of the cube-root step (for tiny or zero gradients).
 MIN_STEP_FRACTION = 1 / 1024
 #: A failing probe is retried at most MAX_RETRIES times, the step divided (or, once,
-#: multiplied) by STEP_SHRINK: see :func:`next_step`.
+#: multiplied) by STEP_SHRINK: see ``next_step``.
 STEP_SHRINK = 8.0
 MAX_RETRIES = 2
 #: Further retries, each 8× smaller, while a kink still shows and a smaller step could
@@ -125,7 +125,7 @@ def next_step(
 
 
 def _precise_at(step: float, sigma: float, size: float, reference: float) -> bool:
-    """Whether an attempt at ``step`` could be precise (see :func:`precise`) on noise
+    """Whether an attempt at ``step`` could be precise (see ``precise``) on noise
     alone."""
     return noise_tolerance(sigma, step) <= PRECISION * max(size, reference)
 
@@ -142,7 +142,7 @@ def settle(history: Sequence[Verdict], reference: float) -> tuple[Verdict, bool]
     A precise pass settles it. Attempts whose ranges (widened by their tolerances) share no
     value mean the numeric derivative moves with the step (kinks): no verdict, unless the
     user's value lies beyond them all by more than they move (see
-    :func:`_beyond_movement`); so do failures only at steps larger than a pass where the
+    ``_beyond_movement``); so do failures only at steps larger than a pass where the
     line is already rough. Otherwise a failure stands (the most precise failing attempt is
     reported), and when only imprecise passes are left, the best of those passes.
     """

@@ -1,11 +1,11 @@
 """Enforce a function's jaxtyping annotations, and say plainly which argument is wrong.
 
-A call is checked in two passes. The walker (:mod:`gradcheck._shapes.walker`) checks
+A call is checked in two passes. The walker (``gradcheck._shapes.walker``) checks
 every array, item by item, and says where a dimension got its size. Then
 ``beartype.door.is_bearable`` checks each argument and the return value against its whole
 hint (``int``, ``Literal``, unions, symbolic sizes such as ``"n+1"``), inside a
 ``jaxtyping.jaxtyped`` scope so that dimension names bind across them. The
-:class:`AnnotationMismatch` is worded here from what we know (which argument, its value,
+``AnnotationMismatch`` is worded here from what we know (which argument, its value,
 its hint), never from another library's message.
 """
 
@@ -98,7 +98,7 @@ def _unbearable(where: str, value: object, hint: Any, bindings: Bindings) -> Mis
 class AnnotationChecker:
     """Checks calls of one function against its jaxtyping annotations.
 
-    Use :func:`annotation_checker` to build one; it is ``None`` for a function without
+    Use ``annotation_checker`` to build one; it is ``None`` for a function without
     jaxtyping annotations.
     """
 
@@ -152,7 +152,7 @@ class AnnotationChecker:
         return out
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Bindings:
-        """Walk the arguments; raise :class:`AnnotationMismatch` at the first misfit."""
+        """Walk the arguments; raise ``AnnotationMismatch`` at the first misfit."""
         __tracebackhide__ = True
         bindings = Bindings()
         for where, value, hint in self._arguments(args, kwargs):
@@ -236,7 +236,7 @@ def bind_dims(
 ) -> dict[str, int]:
     """Dimension name -> size from ``fn``'s annotations and these arguments ({} if none).
 
-    Raises :class:`AnnotationMismatch` if the arguments do not fit the annotations.
+    Raises ``AnnotationMismatch`` if the arguments do not fit the annotations.
     """
     checker = annotation_checker(fn)
     if checker is None:

@@ -89,7 +89,7 @@ def _rendering(
 
 
 class Recorder:
-    """The ``sys.settrace`` hooks: one :class:`TraceLine` per line of ``code`` that ran and
+    """The ``sys.settrace`` hooks: one ``TraceLine`` per line of ``code`` that ran and
     made or changed arrays; a line run again with the same rendering is counted."""
 
     def __init__(self, code: Any, source: Source, namer: Namer) -> None:

@@ -4,7 +4,7 @@ A gradient always has its parameter's shape. When it does not, the difference us
 tells the mistake: reversed axes are a transpose (``dscores.T @ hidden`` instead of
 ``hidden.T @ dscores``), an extra or missing axis of size 1 is a ``keepdims`` slip, and an
 extra leading axis is a sum over the batch that was never taken. Every sentence about a
-shape slip (a :class:`~gradcheck.GradientShapeError` line, a ``"shape"`` diagnosis) is
+shape slip (a ``GradientShapeError`` line, a ``"shape"`` diagnosis) is
 written here.
 """
 

@@ -2,7 +2,7 @@
 
 A gradient mapping must have exactly the parameters' keys (a gradient list, exactly their
 number), and each gradient exactly its parameter's shape. This runs on every call of a
-:func:`gradcheck.checked_backward` function, so the passing path is a few tuple
+``checked_backward`` function, so the passing path is a few tuple
 comparisons; only a failure pays for the words.
 """
 
@@ -149,7 +149,7 @@ def _d_prefix_hint(problems: Sequence[ShapeProblem]) -> str | None:
 def check_structure(
     function: str, params: Any, grads: Any, names: Sequence[str] | None = None
 ) -> None:
-    """Raise :class:`GradientShapeError` unless ``grads`` fits ``params`` exactly.
+    """Raise ``GradientShapeError`` unless ``grads`` fits ``params`` exactly.
 
     Args:
         function: the name to put in the message.

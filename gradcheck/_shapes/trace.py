@@ -7,10 +7,10 @@ operands' shapes written into the expression::
 
     dW2 = hidden.T @ dscores   (hidden, batch) @ (batch, classes) -> (hidden, classes)
 
-The steps live next door: naming dimensions (:mod:`~gradcheck._shapes.dim_names`),
-building arguments from annotations (:mod:`~gradcheck._shapes.argument_builder`),
-reading the source (:mod:`~gradcheck._shapes.source`), rendering a line
-(:mod:`~gradcheck._shapes.render`) and recording lines (:mod:`~gradcheck._shapes.recorder`).
+The steps live next door: naming dimensions (``gradcheck._shapes.dim_names``),
+building arguments from annotations (``gradcheck._shapes.argument_builder``),
+reading the source (``gradcheck._shapes.source``), rendering a line
+(``gradcheck._shapes.render``) and recording lines (``gradcheck._shapes.recorder``).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ __all__ = ["ShapeTrace", "TraceLine", "shape_trace"]
 
 @dataclass(frozen=True)
 class ShapeTrace:
-    """What :func:`shape_trace` saw; ``print(trace)`` shows it line by line.
+    """What ``shape_trace`` saw; ``print(trace)`` shows it line by line.
 
     Attributes:
         function: the traced function's name.
         dims: dimension name -> size, as used to name the axes.
         arguments: ``(name, rendering)`` for every array among the arguments (dict and
             list items too: ``("params['W1']", "(d_in, hidden)")``).
-        lines: one :class:`TraceLine` per line that created or changed arrays, in order.
+        lines: one ``TraceLine`` per line that created or changed arrays, in order.
         notes: warnings about the trace itself, e.g. two dimensions of equal size.
         result: what the function returned (``None`` if it raised).
     """
@@ -144,20 +144,20 @@ def shape_trace(
 
         >>> trace = gradcheck.shape_trace(backward, params, X, y,
         ...                               dims={"batch": 7, "d_in": 3, "hidden": 5, "classes": 4})
-        >>> print(trace)                                                  # doctest: +SKIP
+        >>> print(trace)
         shape trace of backward(): batch=7, d_in=3, hidden=5, classes=4
         arguments:
           params['W1']  (d_in, hidden)
           ...
           23  dW2 = hidden.T @ dscores   (hidden, batch) @ (batch, classes) -> (hidden, classes)
-        >>> trace.line("dW2").shapes                                      # doctest: +SKIP
+        >>> trace.line("dW2").shapes
         ((5, 4),)
 
     Operands are the arrays named in the line: local or global names, ``name.T`` and
     ``d["key"]`` / ``seq[0]``; everything else (function calls, ``axis=0``, operators)
     is kept as written, and ``->`` gives the actual result's shape. Only ``fn``'s own
     lines are traced, not the functions it calls; a decorated function (e.g. by
-    :func:`checked_backward`) is unwrapped and run without its checks.
+    ``checked_backward``) is unwrapped and run without its checks.
 
     Dimension names: ``dims`` maps names to sizes (``{"batch": 800, "hidden": 1000}``; a
     map from sizes to names, ``{800: "batch"}``, is accepted too). Without it, names come
@@ -173,7 +173,7 @@ def shape_trace(
     name gets its own size (from ``sizes``, else 3, 4, 5, ... in order of appearance), all
     distinct, because a square matrix hides a transpose::
 
-        >>> print(gradcheck.shape_trace(backward, sizes={"batch": 8}))   # doctest: +SKIP
+        >>> print(gradcheck.shape_trace(backward, sizes={"batch": 8}))
 
     If ``fn`` raises, the exception propagates with the trace so far attached as a note
     (``exc.__notes__``), its last line showing the operands of the line that raised.
@@ -190,8 +190,8 @@ def shape_trace(
         **kwargs: its keyword arguments.
 
     Returns:
-        A :class:`ShapeTrace`: ``str(trace)`` is the printed text, ``trace.lines`` the
-        :class:`TraceLine` records, ``trace.result`` what ``fn`` returned.
+        A ``ShapeTrace``: ``str(trace)`` is the printed text, ``trace.lines`` the
+        ``TraceLine`` records, ``trace.result`` what ``fn`` returned.
 
     Raises:
         TypeError: if ``fn`` is not a Python function (a builtin or a C function has no
