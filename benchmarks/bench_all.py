@@ -27,7 +27,7 @@ import bench_slips
 from cost_plot import plot
 from cost_results import CostResults
 from decorator_output import DecoratorResults, run_decorator
-from section_bugs import bugs_section
+from section_bugs import bugs_section, tool_output_section
 from section_cost import cost_section
 from section_decorator import decorator_section
 from section_observations import observations
@@ -38,9 +38,37 @@ DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
 DEFAULT_PNG = ROOT / "docs" / "img" / "bench_cost.png"
 
 
-def _header(targets: str, seconds: float, quick: bool) -> list[str]:
-    """The title, how the file was made, the machine, and the targets table."""
-    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+#: The sections after the summary, with what each holds: the page's table of contents.
+CONTENTS = [
+    ("Observations", "observations", "what the figures say, with this run's numbers"),
+    (
+        "1. What a check costs",
+        "1-what-a-check-costs",
+        "loss calls and time of the default check, the full check and the classic loop, "
+        "as the net grows",
+    ),
+    (
+        "2. Which tools catch which bugs",
+        "2-which-tools-catch-which-bugs",
+        "six bugs given to gradcheck, the 1e-7 loop, scipy's check_grad and numdifftools",
+    ),
+    (
+        "2b. Small slips",
+        "2b-small-slips-what-the-default-check-gives-up",
+        "what probing directions instead of every entry gives up",
+    ),
+    ("3. The decorator's overhead", "3-the-decorators-overhead", "what `@checked_backward` adds"),
+    (
+        "4. What each tool says",
+        "4-what-each-tool-says-bug-by-bug",
+        "gradcheck's reports and the other tools' counts, bug by bug",
+    ),
+    ("How this page was made", "how-this-page-was-made", "the command, this run, the machine"),
+]
+
+
+def _header(targets: str, quick: bool) -> list[str]:
+    """The title, the summary (the targets table) and the contents."""
     return [
         "# Benchmarks",
         "",
@@ -49,7 +77,29 @@ def _header(targets: str, seconds: float, quick: bool) -> list[str]:
         "",
         "What a gradient check costs on the forum net, how gradcheck compares with the usual "
         "alternatives on the same bugs, and what `@checked_backward` adds to a call. All "
-        "figures come from one run of one command:",
+        "figures come from one run of `make bench` "
+        "([how this page was made](#how-this-page-was-made))"
+        + (" (**--quick: smoke-test sizes, not the real figures**)" if quick else "")
+        + ".",
+        "",
+        "## In one screen",
+        "",
+        "The targets, what this run measured, and whether each is met:",
+        "",
+        targets,
+        "",
+        "The sections:",
+        "",
+        *(f"- [{title}](#{anchor}): {what};" for title, anchor, what in CONTENTS[:-1]),
+        "- [{}](#{}): {}.".format(*CONTENTS[-1]),
+    ]
+
+
+def _made(seconds: float, quick: bool) -> list[str]:
+    """How the page was made: the command, this run's date and time, the machine."""
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        "## How this page was made",
         "",
         "```sh",
         "make bench    # installs the bench extra (scipy, numdifftools, matplotlib) into .venv,",
@@ -61,13 +111,9 @@ def _header(targets: str, seconds: float, quick: bool) -> list[str]:
         + ". Times are machine-dependent; the ratios (time as a multiple of one loss + "
         "backward measured right before) are what carry over to another machine.",
         "",
-        "## Machine",
+        "### Machine",
         "",
         *machine_lines(),
-        "",
-        "## Targets",
-        "",
-        targets,
     ]
 
 
@@ -83,12 +129,14 @@ def write_markdown(
 ) -> dict[str, bool]:
     targets, met = targets_section(cost, bugs, slips, deco)
     body = [
-        "\n".join(_header(targets, seconds, quick)),
+        "\n".join(_header(targets, quick)),
         observations(cost, bugs),
         cost_section(cost, png, out),
         bugs_section(bugs),
         slips_section(slips),
         decorator_section(deco),
+        tool_output_section(bugs),
+        "\n".join(_made(seconds, quick)),
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n\n".join(body) + "\n", encoding="utf-8")

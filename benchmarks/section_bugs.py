@@ -1,4 +1,4 @@
-"""Section 2 of docs/benchmarks.md: which tools catch which bugs, and what each says."""
+"""Sections 2 and 4 of docs/benchmarks.md: which tools catch which bugs, and what each says."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def _how_tools_decide(small: int) -> list[str]:
         "How each decides:",
         "",
         "- **gradcheck default / full=True**: caught when `report.passed` is false; it "
-        "says what the report's diagnoses say (the full text is below).",
+        "says what the report's diagnoses say (the full text is in "
+        "[section 4](#4-what-each-tool-says-bug-by-bug)).",
         f"- **1e-7 loop**: the cs231n loop above (h = {CLASSIC_STEP:g}, every entry), then "
         f"rel = \\|a − n\\| / max(\\|a\\|, \\|n\\|) per entry; rel > {CLASSIC_REL:g} flags "
         "the entry. Shapes meet as in the notebook's `rel_error`, by broadcasting: a pair "
@@ -91,6 +92,10 @@ def _what_tools_say(bugs: bench_bugs.BugResults) -> list[str]:
     nd = next(t for t in bugs.forum if t.name == "numdifftools")
     nd_lines = [f"- {bug.label}: {nd.verdicts[bug.key].detail}" for bug in BUGS]
     return [
+        "## 4. What each tool says, bug by bug",
+        "",
+        "The tools' own words on the bugs of [section 2](#2-which-tools-catch-which-bugs).",
+        "",
         f"### What gradcheck says (default check, h = {forum:,})",
         "",
         "```text",
@@ -114,7 +119,9 @@ def bugs_section(bugs: bench_bugs.BugResults) -> str:
         *_how_tools_decide(bugs.small_hidden),
         "",
         *_tables(bugs),
-        "",
-        *_what_tools_say(bugs),
     ]
     return "\n".join(parts)
+
+
+def tool_output_section(bugs: bench_bugs.BugResults) -> str:
+    return "\n".join(_what_tools_say(bugs))

@@ -37,7 +37,8 @@ def slips_section(slips: bench_slips.SlipResults) -> str:
         "",
         "The bugs above are gross. The default check probes the large parameters' largest "
         "entries and two random directions of each (one of them shared with the other "
-        "large parameters, see how-it-decides) instead of every entry; to see what that "
+        "large parameters, see [How gradcheck decides](how-it-decides.md#directions-or-entries)) "
+        "instead of every entry; to see what that "
         "gives up, each of W1, b1 and W2 of the forum net gets one small slip at a time "
         f"(drawn with `np.random.default_rng(100 + seed)`, seeds 0–{slips.seeds - 1}), and "
         f"goes to the default check (`seed=seed`) at h = {small} and h = {forum:,}, and to "
