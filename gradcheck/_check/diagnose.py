@@ -3,7 +3,9 @@
 For a gradient of the right shape that failed, the patterns are tried in order: the loss
 never moved; ``zero``; ``transposed`` (``gᵀ`` passes every probe where ``g`` fails);
 ``negated`` or ``scaled`` (one factor explains every probe); ``regularisation`` (one
-coefficient times the parameter explains every probe); else ``mismatch``. The numbers
+coefficient times the parameter explains every probe); ``rearranged`` (for a parameter
+probed entry by entry, its axes permuted, flipped or shifted: ``errormap.py``); else
+``mismatch``, saying where the error map is wrong. The numbers
 behind them come from ``fit.py``; see docs/how-it-decides.md, "The diagnosis".
 """
 
@@ -16,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
+from gradcheck._check.errormap import error_map, rearranged, where_wrong
 from gradcheck._check.fit import (
     Fit,
     all_pass,
@@ -242,12 +245,12 @@ def regularisation(name: str, c: float) -> Diagnosis:
 
 
 def diagnose_values(
-    name: str, param_shape: tuple[int, ...], probes: Sequence[Probe], grad_is_zero: bool
+    name: str, param_shape: tuple[int, ...], probes: Sequence[Probe], grad64: NDArray[np.float64]
 ) -> Diagnosis:
     """Diagnose a gradient of the right shape that failed at least one probe."""
     if not any(p.loss_moved for p in probes):
         return _loss_never_moved(name)
-    if grad_is_zero:
+    if not np.any(grad64):
         return _zero(name)
     vanishing = _vanishing(probes)
     if vanishing is not None:
@@ -271,7 +274,14 @@ def diagnose_values(
     regularised = fit_regularisation(probes)
     if regularised is not None:
         return regularisation(name, regularised.value)
-    return _mismatch(name, max(decided or probes, key=lambda p: p.verdicts["given"].ratio))
+    # Last: a sign or a scale is the likelier story when both fit (a two-entry gradient
+    # [a, -a] flipped is also negated).
+    errors = error_map(param_shape, probes)
+    moved = None if errors is None else rearranged(grad64, errors)
+    if moved is not None:
+        return Diagnosis("rearranged", None, moved[1](grad_label(name)))
+    worst = max(decided or probes, key=lambda p: p.verdicts["given"].ratio)
+    return _mismatch(name, worst, None if errors is None else where_wrong(errors))
 
 
 #: A gradient at most this fraction of the finite differences at every probe is called
@@ -338,7 +348,8 @@ def _negated(name: str) -> Diagnosis:
     )
 
 
-def _mismatch(name: str, worst: Probe) -> Diagnosis:
+def _mismatch(name: str, worst: Probe, shown: str | None = None) -> Diagnosis:
+    """None of the patterns; ``shown`` is what the error map shows, when there is one."""
     v = worst.verdicts["given"]
     where = f"at {worst.entry}" if worst.entry is not None else "along a random direction"
     return Diagnosis(
@@ -346,7 +357,9 @@ def _mismatch(name: str, worst: Probe) -> Diagnosis:
         None,
         f"{grad_label(name)} disagrees with the finite differences {where} (analytic "
         f"{v.analytic / worst.scale:.6g}, numeric {v.numeric / worst.scale:.6g}) and no "
-        "single scale, sign or transpose explains it: check the formula itself",
+        "single scale, sign, transpose or rearrangement explains it"
+        + (f" ({shown})" if shown else "")
+        + ": check the formula itself",
     )
 
 

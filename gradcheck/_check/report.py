@@ -25,6 +25,7 @@ DiagnosisKind = Literal[
     "missing",
     "mutated",
     "swapped",
+    "rearranged",
     "quantised",
     "mismatch",
 ]
@@ -47,7 +48,8 @@ class Diagnosis:
             for one that could not be checked, the message saying why and what to do;
             else the mistake: ``"shape"``, ``"transposed"``, ``"scaled"``, ``"negated"``,
             ``"regularisation"``, ``"zero"``, ``"nonfinite"``, ``"missing"``,
-            ``"mutated"``, ``"swapped"`` (it is another parameter's gradient) or
+            ``"mutated"``, ``"swapped"`` (it is another parameter's gradient),
+            ``"rearranged"`` (its axes permuted, flipped or shifted by one) or
             ``"mismatch"`` (none of these). docs/reference/report.md describes each.
         factor: for ``"scaled"`` and ``"negated"``, analytic / numeric (``13.0`` when a
             ``1/N`` with ``N = 13`` is missing, ``-1.0`` for a flipped sign); for
