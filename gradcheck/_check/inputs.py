@@ -70,17 +70,19 @@ def validate_options(
     return Options(bool(full), int(max_entries), int(directions), int(entries))
 
 
+def _count_or_none(option: str, value: object, meaning: str) -> None:
+    """An option that is None or a whole number >= 1 (``meaning`` says what it counts)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{option} must be a whole number >= 1 (an int) or None, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{option} must be >= 1 ({meaning}), got {value!r}")
+
+
 def validate_outputs(outputs: int | None) -> None:
     """check_layer's ``outputs=``: how many outputs forward returns before its cache."""
-    if outputs is None:
-        return
-    if isinstance(outputs, bool) or not isinstance(outputs, int | np.integer):
-        raise TypeError(f"outputs must be a whole number >= 1 (an int) or None, got {outputs!r}")
-    if outputs < 1:
-        raise ValueError(
-            f"outputs must be >= 1 (how many outputs forward returns before its cache), "
-            f"got {outputs!r}"
-        )
+    _count_or_none("outputs", outputs, "how many outputs forward returns before its cache")
 
 
 @dataclass(frozen=True)
@@ -234,14 +236,7 @@ def validate_budget(
 ) -> None:
     """The budget and display options (see ``budget.py``), or a clear error: TypeError for
     the wrong type, ValueError for a value out of range."""
-    if max_calls is not None:
-        if isinstance(max_calls, bool) or not isinstance(max_calls, int | np.integer):
-            raise TypeError(f"max_calls must be a whole number >= 1 or None, got {max_calls!r}")
-        if max_calls < 1:
-            raise ValueError(
-                f"max_calls must be >= 1 (the first call is the loss at the parameters), "
-                f"got {max_calls!r}"
-            )
+    _count_or_none("max_calls", max_calls, "the first call is the loss at the parameters")
     if max_seconds is not None:
         if isinstance(max_seconds, bool) or not isinstance(
             max_seconds, int | float | np.integer | np.floating

@@ -38,6 +38,16 @@ class ParameterChecker:
     #: parameter of this one's shape is read as this one's too, to spot gradients swapped.
     grads: list[NDArray[Any] | None]
 
+    def __post_init__(self) -> None:
+        # Each finite gradient in float64, and its largest entry, once per check (every
+        # parameter reads the others'; none of them changes).
+        self._finite: dict[int, NDArray[np.float64]] = {
+            j: np.asarray(g, dtype=np.float64)
+            for j, g in enumerate(self.grads)
+            if g is not None and g.size and np.all(np.isfinite(g))
+        }
+        self._largest = {j: float(np.abs(g).max()) for j, g in self._finite.items()}
+
     def check(
         self, index: int, name: str, grad: NDArray[Any] | None, grad_problem: str | None
     ) -> ParameterOutcome:
@@ -70,14 +80,7 @@ class ParameterChecker:
             direct=probes,
             joint=self.cover.probes.get(index, []),
             together=self.cover.together.get(index, ()),
-            typical=max(
-                (
-                    float(np.abs(g).max())
-                    for j, g in enumerate(self.grads)
-                    if j != index and g is not None and g.size and np.all(np.isfinite(g))
-                ),
-                default=0.0,
-            ),
+            typical=max((m for j, m in self._largest.items() if j != index), default=0.0),
         )
         return verdict(evidence, self.blurred_by)
 
@@ -88,9 +91,9 @@ class ParameterChecker:
         ``"given for <name>"``: one that matches shows the gradients swapped."""
         names = self.evaluator.layout.names
         return {
-            f"{SWAPPED_PREFIX}{names[j]}": np.asarray(g, dtype=np.float64)
-            for j, g in enumerate(self.grads)
-            if j != index and g is not None and g.shape == shape and np.all(np.isfinite(g))
+            f"{SWAPPED_PREFIX}{names[j]}": g
+            for j, g in self._finite.items()
+            if j != index and g.shape == shape
         }
 
     def _probe(

@@ -69,6 +69,18 @@ class Line:
     ) -> Line:
         return cls(param, direction=direction, random_signs=random_signs)
 
+    @property
+    def reach(self) -> float:
+        """How far the line moves the parameter, for bounding the sum of its entries'
+        rounding: the entry's scale, or ``Σ|dᵢ|``, or along random signs (where roundings
+        add like a walk) RANDOM_SIGN_SIGMAS·‖d‖₂ if smaller."""
+        if self.direction is None:
+            return self.scale
+        reach = float(np.sum(np.abs(self.direction)))
+        if self.random_signs:
+            reach = min(reach, RANDOM_SIGN_SIGMAS * float(np.linalg.norm(self.direction)))
+        return reach
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -133,20 +145,11 @@ class _Readings:
         return "given" if "given" in self.grads else next(iter(self.grads))
 
 
-def _within_rounding(probe: Probe, line: Line, per_unit: float) -> Probe:
-    """Mark a failed probe whose error the gradient's rounding could explain: at most
-    ``per_unit`` per unit of the parameter moved (``Σ|dᵢ|`` in units of its scale, or
-    RANDOM_SIGN_SIGMAS·‖d‖₂ along random signs, where entries' roundings add like a walk)."""
-    if line.entry is not None:
-        moved = line.scale
-    else:
-        assert line.direction is not None
-        moved = float(np.sum(np.abs(line.direction)))
-        if line.random_signs:
-            moved = min(moved, RANDOM_SIGN_SIGMAS * float(np.linalg.norm(line.direction)))
-    primary = "given" if "given" in probe.verdicts else next(iter(probe.verdicts))
+def _within_rounding(probe: Probe, primary: str, bound: float) -> Probe:
+    """Mark a failed probe whose error the gradient's rounding could explain: beyond its
+    tolerance by at most ``bound`` (the rounding per unit moved times the line's reach)."""
     v = probe.verdicts[primary]
-    within = not v.passed and v.error <= v.tolerance + per_unit * moved
+    within = not v.passed and v.error <= v.tolerance + bound
     return dataclasses.replace(probe, within_rounding=within)
 
 
@@ -177,28 +180,24 @@ class Prober:
         other, so its one-sided derivatives no longer bound the valid values; its positive
         and negative halves each cross all of them the same way.
         """
-        largest = {n: float(np.abs(g).max()) for n, g in readings.items()}
+        spread = {n: float(np.abs(g).max()) * line.reach for n, g in readings.items()}
         if line.entry is not None:
             size = {n: abs(float(g[line.entry])) * line.scale for n, g in readings.items()}
-            spread = {n: m * line.scale for n, m in largest.items()}
             # The gradient's size for judging precision: the parameter's, not one entry's.
             reference = max(spread.values())
         else:
             assert line.direction is not None
             size = {n: float(np.sum(np.abs(g * line.direction))) for n, g in readings.items()}
-            reach = float(np.sum(np.abs(line.direction)))
-            if line.random_signs:
-                reach = min(reach, RANDOM_SIGN_SIGMAS * float(np.linalg.norm(line.direction)))
-            spread = {n: m * reach for n, m in largest.items()}
             reference = max(size.values())
         s = self.settings
         allow = {
             n: Allowance(s.sigma, gradient_slack(grad_eps, m, spread[n]), s.eps)
             for n, m in size.items()
         }
-        found = self._attempts(line, _Readings(readings, allow), max(size.values()), reference)
+        judged = _Readings(readings, allow)
+        found = self._attempts(line, judged, max(size.values()), reference)
         if unit > 0 and s.rounding > 0:
-            found = _within_rounding(found, line, s.rounding / unit)
+            found = _within_rounding(found, judged.primary, s.rounding / unit * line.reach)
         direction = line.direction
         verdicts = found.verdicts.values()
         if (
