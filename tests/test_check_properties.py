@@ -102,6 +102,12 @@ def test_negated_gradient_is_named(problem: Problem) -> None:
         )
         assert "float64" in str(report)
         return
+    if report["v"].outcome == "inconclusive":
+        # float32 gradients given as arrays, next to a loss whose float32 rounding is as
+        # large as v's whole effect: never passed, and it says why and what to do.
+        assert problem.params["v"].dtype == np.float32, str(report)
+        assert "its own low-precision rounding" in report["v"].diagnosis.message
+        return
     assert report["v"].diagnosis.kind == "negated", str(report)
     assert report["v"].diagnosis.factor == -1.0
 

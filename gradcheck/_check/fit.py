@@ -50,8 +50,16 @@ def fit_factor(probes: Sequence[Probe]) -> Fit | None:
         return None
     low, high = -math.inf, math.inf
     for v in significant:
-        ends = sorted((v.analytic / (v.low - v.tolerance), v.analytic / (v.high + v.tolerance)))
-        low, high = max(low, ends[0]), min(high, ends[1])
+        # Verdict.within allows tolerance·max(|c|, 1): on the numeric side for |c| > 1, on
+        # the analytic side for |c| < 1 (a float32 gradient times 1/800 keeps its own
+        # rounding, far wider than 1/800 of the numeric range). The hull of both bounds c.
+        ends = (
+            v.analytic / (v.low - v.tolerance),
+            v.analytic / (v.high + v.tolerance),
+            (v.analytic - v.tolerance) / v.high,
+            (v.analytic + v.tolerance) / v.low,
+        )
+        low, high = max(low, min(ends)), min(high, max(ends))
     if low > high:
         return None
     weights = [1 / (v.tolerance + v.high - v.low) ** 2 for v in significant]
