@@ -80,6 +80,8 @@ def test_planted_bug_is_named_and_the_rest_pass(bug: PlantedBug, seed: int) -> N
     if bug.factor is not None:
         (broken,) = bug.failing
         assert report[broken].diagnosis.factor == pytest.approx(bug.factor, rel=1e-3)
+    for name, words in bug.where.items():  # the part of the tensor, as the report names it
+        assert words in report[name].diagnosis.message, str(report)
 
 
 def test_every_layer_and_loss_has_a_planted_bug() -> None:

@@ -134,6 +134,12 @@ def spend() -> None:
         meter.spend()
 
 
+def calls() -> int:
+    """The loss calls the current check has made so far (0 outside a check)."""
+    meter = _current.get()
+    return meter.calls if meter is not None else 0
+
+
 def finished(name: str) -> None:
     """The current check has finished parameter ``name``."""
     meter = _current.get()

@@ -30,11 +30,13 @@ from gradcheck._check import budget, diagnose, notes, unchecked
 from gradcheck._check.before import refuse_nonfinite, refuse_swapped_names
 from gradcheck._check.evaluate import Evaluator, wants_params
 from gradcheck._check.inputs import (
+    Axes,
     Options,
     ParamLayout,
     Structure,
     split_grads,
     split_params,
+    validate_axes,
     validate_budget,
     validate_options,
 )
@@ -74,6 +76,7 @@ def check_gradients(
     max_seconds: float | None = None,
     progress: bool | None = None,
     quiet: bool = False,
+    axes: Axes | None = None,
 ) -> GradientReport:
     """Check hand-written gradients against finite differences; name what is wrong.
 
@@ -116,6 +119,10 @@ def check_gradients(
             terminal, never in CI (``CI`` set) or under pytest's capture; ``True``:
             always; ``False``: never.
         quiet: swallow what the loss and the gradient function print during the check.
+        axes: names for the parameters' axes, used by the diagnosis words ("wrong only at
+            indices 0 to 8 of axis 1 (T)"): a mapping of parameter name -> names, one per
+            axis (``{"x": "N T D"}`` or ``{"x": ("N", "T", "D")}``). check_layer reads
+            them from ``forward``'s jaxtyping annotations.
 
     Returns:
         A ``GradientReport``: ``print(report)`` shows the table, ``report.passed`` the
@@ -144,6 +151,7 @@ def check_gradients(
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     refuse_swapped_names(grads, params)
     layout, user_arrays = split_params(params, names)
+    options = dataclasses.replace(options, axes=validate_axes(axes, layout.names, user_arrays))
     args = tuple(args)
     refuse_nonfinite(layout.names, user_arrays, args, kwargs or {})
     use_inplace = (not wants_params(loss, len(args), params)) if inplace is None else inplace
@@ -296,6 +304,7 @@ class _Check:
             grad_eps=grad_eps,
             blurred_by=self.precision.blur(settings.sigma),
             grads=grads,
+            axes=dict(self.options.axes),
         )
 
     def quantised(

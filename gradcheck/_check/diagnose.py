@@ -3,9 +3,11 @@
 For a gradient of the right shape that failed, the patterns are tried in order: the loss
 never moved; ``zero``; ``transposed`` (``gᵀ`` passes every probe where ``g`` fails);
 ``negated`` or ``scaled`` (one factor explains every probe); ``regularisation`` (one
-coefficient times the parameter explains every probe); ``rearranged`` (for a parameter
-probed entry by entry, its axes permuted, flipped or shifted: ``errormap.py``); else
-``mismatch``, saying where the error map is wrong. The numbers
+coefficient times the parameter explains every probe); then, from the error map of the
+entries probed (``errormap.py``, ``parts.py``): ``rearranged`` (its axes permuted,
+flipped or shifted, blocks or entries exchanged), ``confined`` (wrong only in one part of
+the tensor), ``partial`` (a factor per slice); else ``mismatch``, saying what the map
+shows. The numbers
 behind them come from ``fit.py``; see docs/how-it-decides.md, "The diagnosis".
 """
 
@@ -18,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check.errormap import error_map, rearranged, where_wrong
+from gradcheck._check.errormap import Words, error_map, rearranged
 from gradcheck._check.fit import (
     Fit,
     all_pass,
@@ -27,7 +29,8 @@ from gradcheck._check.fit import (
     fit_factor,
     fit_regularisation,
 )
-from gradcheck._check.report import Diagnosis, ParameterResult
+from gradcheck._check.parts import confined, partial, where_wrong
+from gradcheck._check.report import Diagnosis, DiagnosisKind, ParameterResult
 from gradcheck._numerics.probe import Probe
 from gradcheck._shapes.rule import TRANSPOSE_REMEDY, describe_shape_slip, grad_label
 
@@ -245,9 +248,18 @@ def regularisation(name: str, c: float) -> Diagnosis:
 
 
 def diagnose_values(
-    name: str, param_shape: tuple[int, ...], probes: Sequence[Probe], grad64: NDArray[np.float64]
+    name: str,
+    param_shape: tuple[int, ...],
+    probes: Sequence[Probe],
+    grad64: NDArray[np.float64],
+    axes: tuple[str, ...] | None = None,
+    mapped: str = "",
+    exhaustive: bool = False,
 ) -> Diagnosis:
-    """Diagnose a gradient of the right shape that failed at least one probe."""
+    """Diagnose a gradient of the right shape that failed at least one probe. ``axes``
+    names the parameter's axes (from annotations); ``mapped`` says what mapping its
+    entries cost, when that took extra loss calls; ``exhaustive``: every entry not probed
+    is known right (halving covered it)."""
     if not any(p.loss_moved for p in probes):
         return _loss_never_moved(name)
     if not np.any(grad64):
@@ -274,14 +286,21 @@ def diagnose_values(
     regularised = fit_regularisation(probes)
     if regularised is not None:
         return regularisation(name, regularised.value)
-    # Last: a sign or a scale is the likelier story when both fit (a two-entry gradient
-    # [a, -a] flipped is also negated).
-    errors = error_map(param_shape, probes)
-    moved = None if errors is None else rearranged(grad64, errors)
-    if moved is not None:
-        return Diagnosis("rearranged", None, moved[1](grad_label(name)))
+    # Last, from the error map: a sign or a scale is the likelier story when both fit (a
+    # two-entry gradient [a, -a] flipped is also negated).
+    errors = error_map(param_shape, probes, axes, exhaustive)
+    if errors is not None:
+        readings: list[tuple[DiagnosisKind, Words | None]] = [
+            ("rearranged", rearranged(grad64, errors)),
+            ("confined", confined(errors)),
+            ("partial", partial(grad64, errors)),
+        ]
+        for kind, words in readings:
+            if words is not None:
+                return Diagnosis(kind, None, words(grad_label(name)) + mapped)
     worst = max(decided or probes, key=lambda p: p.verdicts["given"].ratio)
-    return _mismatch(name, worst, None if errors is None else where_wrong(errors))
+    shown = None if errors is None else where_wrong(errors)
+    return _mismatch(name, worst, shown, mapped)
 
 
 #: A gradient at most this fraction of the finite differences at every probe is called
@@ -348,7 +367,7 @@ def _negated(name: str) -> Diagnosis:
     )
 
 
-def _mismatch(name: str, worst: Probe, shown: str | None = None) -> Diagnosis:
+def _mismatch(name: str, worst: Probe, shown: str | None = None, mapped: str = "") -> Diagnosis:
     """None of the patterns; ``shown`` is what the error map shows, when there is one."""
     v = worst.verdicts["given"]
     where = f"at {worst.entry}" if worst.entry is not None else "along a random direction"
@@ -359,7 +378,8 @@ def _mismatch(name: str, worst: Probe, shown: str | None = None) -> Diagnosis:
         f"{v.analytic / worst.scale:.6g}, numeric {v.numeric / worst.scale:.6g}) and no "
         "single scale, sign, transpose or rearrangement explains it"
         + (f" ({shown})" if shown else "")
-        + ": check the formula itself",
+        + ": check the formula itself"
+        + mapped,
     )
 
 

@@ -1,11 +1,16 @@
-"""Where a gradient probed entry by entry is wrong: its error map, the right gradient
-rearranged (axes permuted, flipped, shifted by one), or the part of the tensor the error
-is confined to. Used only after a failure that no scale, sign or transpose explains.
-docs/reference/report.md, "rearranged", says which mistakes give which words.
+"""Where a gradient is wrong, entry by entry: its error map, and the right gradient
+rearranged (axes permuted, flipped, shifted by one, two blocks or two entries exchanged).
+
+A map is complete for a parameter probed entry by entry; for a larger one it holds the
+entries sampled after a failure (``plan.Planner.mapping_lines``). Used only after a
+failure that no scale, sign or transpose explains; ``parts.py`` reads the part of the
+tensor the error is confined to. docs/reference/report.md says which mistakes give which
+words.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,57 +29,127 @@ MIN_ENTRIES = 8
 #: ... and only where every entry's probe resolved the gradient this finely (its blur):
 #: a loose tolerance (float16 arrays) lets a wrong candidate pass too.
 MAX_BLUR = 0.01
+#: A stacked parameter is cut into this many equal blocks at most (an LSTM stacks 4 gates,
+#: a GRU 3): two of them exchanged is a gate order that differs between forward and backward.
+MAX_BLOCKS = 4
 
 
 @dataclass(frozen=True)
 class ErrorMap:
-    """Every entry's probe of one parameter: whether the gradient as given passed there."""
+    """The entries of one parameter probed one by one: whether the gradient as given
+    passed at each. ``axes`` names the parameter's axes, when annotations say."""
 
     shape: tuple[int, ...]
     probes: dict[tuple[int, ...], Probe]
+    axes: tuple[str, ...] | None = None
+    #: Every entry not in ``probes`` is known right (halving covered it, locate.py).
+    right_elsewhere: bool = False
 
     @property
-    def wrong(self) -> NDArray[np.bool_]:
-        """True where the gradient as given disagrees with the finite differences."""
-        bad = np.zeros(self.shape, dtype=bool)
-        for entry, probe in self.probes.items():
-            bad[entry] = not probe.verdicts["given"].passed
-        return bad
+    def complete(self) -> bool:
+        """Whether every entry is known, probed or covered (else the map is a sample)."""
+        return self.right_elsewhere or len(self.probes) == int(np.prod(self.shape))
+
+    @functools.cached_property
+    def coords(self) -> NDArray[np.intp]:
+        """The entries known, one row of indices each: those probed, then (when right
+        elsewhere) every other entry."""
+        probed = list(self.probes)
+        if self.right_elsewhere:
+            seen = set(probed)
+            probed += [e for e in np.ndindex(self.shape) if e not in seen]
+        return np.array(probed, dtype=np.intp).reshape(-1, len(self.shape))
+
+    @functools.cached_property
+    def bad(self) -> NDArray[np.bool_]:
+        """Per row of ``coords``: the gradient as given disagrees there."""
+        wrong = [not p.verdicts["given"].passed for p in self.probes.values()]
+        return np.array(wrong + [False] * (len(self.coords) - len(wrong)), dtype=bool)
+
+    @property
+    def sharp(self) -> bool:
+        """Every probe resolved the gradient to MAX_BLUR: a candidate that fits them all is
+        the gradient, not one of many that a loose tolerance lets through."""
+        return all(p.blur <= MAX_BLUR for p in self.probes.values())
 
     def matches(self, candidate: NDArray[np.float64]) -> bool:
-        """Whether ``candidate`` passes the probe of every entry (its range and tolerance)."""
+        """Whether ``candidate`` passes the probe of every entry mapped (its range and
+        tolerance)."""
         return all(
             p.verdicts["given"].within(float(candidate[entry]) * p.scale)
             for entry, p in self.probes.items()
         )
 
+    def axis(self, axis: int) -> str:
+        """How the words name an axis: "axis 1 (T)" when annotations name it."""
+        named = self.axes is not None and len(self.axes) == len(self.shape)
+        return f"axis {axis} ({self.axes[axis]})" if named and self.axes else f"axis {axis}"
 
-def error_map(shape: tuple[int, ...], probes: Sequence[Probe]) -> ErrorMap | None:
-    """The map of a parameter whose every entry got a conclusive probe, else None."""
+
+#: A map from a sample says where only when it has at least this many entries.
+MIN_SAMPLE = 16
+#: A map known right elsewhere lists every entry for parts.py to read; beyond this many
+#: (a second or more per part read) it is read as the sample it was probed from.
+MAX_LISTED = 1 << 16
+
+
+def error_map(
+    shape: tuple[int, ...],
+    probes: Sequence[Probe],
+    axes: tuple[str, ...] | None = None,
+    right_elsewhere: bool = False,
+) -> ErrorMap | None:
+    """The map of a parameter's conclusive entry probes: complete (or right elsewhere), or
+    a sample of at least MIN_SAMPLE entries; else None."""
     entries = {p.entry: p for p in probes if p.entry is not None and not p.inconclusive}
-    if not shape or len(entries) != int(np.prod(shape)):
+    total = int(np.prod(shape)) if shape else 0
+    right_elsewhere = right_elsewhere and total <= MAX_LISTED
+    if not shape or (len(entries) < total and len(entries) < MIN_SAMPLE and not right_elsewhere):
         return None
-    return ErrorMap(shape, entries)
+    return ErrorMap(shape, entries, axes, right_elsewhere)
+
+
+Words = Callable[[str], str]
 
 
 def _transforms(
     grad: NDArray[np.float64],
-) -> Iterator[tuple[str, Callable[[str], str], NDArray[np.float64]]]:
-    """(kind of rearrangement, its words for a label, the rearranged gradient)."""
+) -> Iterator[tuple[Words, NDArray[np.float64]]]:
+    """Rearrangements of the whole tensor: (its words for a label, the rearranged
+    gradient)."""
     n = grad.ndim
     for perm in itertools.permutations(range(n)):
         if list(perm) != list(range(n)) and not (n == 2 and perm == (1, 0)):
-            yield "permuted", _permuted(perm), np.transpose(grad, perm)
+            yield _permuted(perm), np.transpose(grad, perm)
     sized = [a for a in range(n) if grad.shape[a] > 1]
     for k in range(1, len(sized) + 1):
         for axes in itertools.combinations(sized, k):
-            yield "flipped", _flipped(axes), np.flip(grad, axes)
+            yield _flipped(axes), np.flip(grad, axes)
     for axis in sized:
         for shift in (1, -1):
-            yield "shifted", _shifted(axis, shift), np.roll(grad, shift, axis=axis)
+            yield _shifted(axis, shift), np.roll(grad, shift, axis=axis)
 
 
-def _permuted(perm: tuple[int, ...]) -> Callable[[str], str]:
+def _block_exchanges(
+    grad: NDArray[np.float64],
+) -> Iterator[tuple[Words, NDArray[np.float64]]]:
+    """Two equal blocks of one axis exchanged (the rest of the tensor is right)."""
+    for axis in range(grad.ndim):
+        for blocks in range(2, MAX_BLOCKS + 1):
+            if grad.shape[axis] % blocks == 0 and grad.shape[axis] // blocks > 1:
+                for i, j in itertools.combinations(range(blocks), 2):
+                    yield _blocks(axis, blocks, i, j), _exchange_blocks(grad, axis, blocks, i, j)
+
+
+def _exchange_blocks(
+    grad: NDArray[np.float64], axis: int, blocks: int, i: int, j: int
+) -> NDArray[np.float64]:
+    parts = np.split(grad, blocks, axis=axis)
+    parts[i], parts[j] = parts[j], parts[i]
+    return np.concatenate(parts, axis=axis)
+
+
+def _permuted(perm: tuple[int, ...]) -> Words:
     return lambda label: (
         f"{label} has its axes in the wrong order: {label}.transpose{perm} matches the "
         "finite differences (a kernel or a batch of matrices laid out in another axis "
@@ -82,7 +157,7 @@ def _permuted(perm: tuple[int, ...]) -> Callable[[str], str]:
     )
 
 
-def _flipped(axes: tuple[int, ...]) -> Callable[[str], str]:
+def _flipped(axes: tuple[int, ...]) -> Words:
     return lambda label: (
         f"{label} is flipped along axis {', '.join(map(str, axes))}: np.flip({label}, "
         f"{axes if len(axes) > 1 else axes[0]}) matches the finite differences (a "
@@ -90,7 +165,7 @@ def _flipped(axes: tuple[int, ...]) -> Callable[[str], str]:
     )
 
 
-def _shifted(axis: int, shift: int) -> Callable[[str], str]:
+def _shifted(axis: int, shift: int) -> Words:
     return lambda label: (
         f"{label} is shifted by one along axis {axis}: np.roll({label}, {shift}, "
         f"axis={axis}) matches the finite differences (an off-by-one index, e.g. t where "
@@ -98,41 +173,50 @@ def _shifted(axis: int, shift: int) -> Callable[[str], str]:
     )
 
 
-def rearranged(
-    grad: NDArray[np.float64], errors: ErrorMap
-) -> tuple[str, Callable[[str], str]] | None:
-    """The rearrangement of ``grad`` that matches every entry's finite difference, if any."""
+def _blocks(axis: int, blocks: int, i: int, j: int) -> Words:
+    return lambda label: (
+        f"{label} has blocks {i + 1} and {j + 1} of its {blocks} equal blocks along axis {axis} "
+        "exchanged: with them swapped back it matches the finite differences (a stacked "
+        "parameter whose parts are in another order in the backward than in the forward, "
+        "e.g. an LSTM's gates (i, f, o, g) stacked as (f, i, o, g))"
+    )
+
+
+def rearranged(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
+    """The rearrangement of ``grad`` that matches every mapped entry's finite difference,
+    if any: of the whole tensor only where it is wrong at half the entries or more (as a
+    rearranged tensor is), else of two blocks or two entries."""
     if grad.ndim > MAX_NDIM or grad.shape != errors.shape or grad.size < MIN_ENTRIES:
         return None
-    if any(p.blur > MAX_BLUR for p in errors.probes.values()):
+    if not errors.sharp or not errors.bad.any():
         return None
-    if 2 * int(errors.wrong.sum()) < grad.size:  # a rearranged tensor is wrong nearly everywhere
-        return None
-    for kind, words, candidate in _transforms(grad):
+    whole = 2 * int(errors.bad.sum()) >= len(errors.bad)
+    candidates = itertools.chain(_transforms(grad) if whole else (), _block_exchanges(grad))
+    for words, candidate in candidates:
         if candidate.shape == errors.shape and errors.matches(candidate):
-            return kind, words
-    return None
+            return words
+    return exchanged(grad, errors)
 
 
-def where_wrong(errors: ErrorMap) -> str:
-    """What the map shows, in words: how many entries are wrong, and the part of the
-    tensor they are confined to (some indices of one axis, or its border), if any."""
-    bad = errors.wrong
-    count, total = int(bad.sum()), bad.size
-    head = f"wrong in {count} of {total} entries"
-    for axis, size in enumerate(bad.shape):
-        if size < 3:
-            continue
-        hit = sorted(int(i) for i in np.flatnonzero(bad.any(axis=_others(bad.ndim, axis))))
-        if len(hit) == size:
-            continue
-        if hit == [0, size - 1]:
-            return f"{head}, all on the border of axis {axis} (indices 0 and {size - 1}: padding?)"
-        if hit == list(range(hit[0], hit[-1] + 1)) and len(hit) < size:
-            span = f"index {hit[0]}" if len(hit) == 1 else f"indices {hit[0]} to {hit[-1]}"
-            return f"{head}, all at {span} of axis {axis} (the rest of that axis agrees)"
-    return f"{head}, spread over every index of every axis"
+def exchanged(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
+    """Two entries exchanged: in a complete, sharp map, exactly two are wrong, and each
+    holds the other's finite difference."""
+    if not errors.complete:
+        return None
+    bad = sorted(tuple(int(i) for i in e) for e in errors.coords[errors.bad])
+    if len(bad) != 2:
+        return None
+    first, second = bad
+    candidate = grad.copy()
+    candidate[first], candidate[second] = grad[second], grad[first]
+    if not errors.matches(candidate):
+        return None
+    return lambda label: (
+        f"{label} has two entries exchanged: {_at(label, first)} and {_at(label, second)} "
+        "each hold the other's value (a wrong index when writing one of them, or two "
+        "units, classes or words mixed up)"
+    )
 
 
-def _others(ndim: int, axis: int) -> tuple[int, ...]:
-    return tuple(a for a in range(ndim) if a != axis)
+def _at(label: str, entry: tuple[int, ...]) -> str:
+    return f"{label}[{', '.join(map(str, entry))}]"

@@ -9,7 +9,7 @@ user's loss sees what it expects.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,8 @@ class Options:
     max_entries: int
     directions: int
     entries: int
+    #: By parameter index, its axis names (``axes=``, or check_layer's annotations).
+    axes: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _is_bool(value: object) -> bool:
@@ -68,6 +70,36 @@ def validate_options(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     return Options(bool(full), int(max_entries), int(directions), int(entries))
+
+
+Axes = Mapping[str, str | Sequence[str]]
+
+
+def validate_axes(
+    axes: Axes | None, names: Sequence[str], arrays: Sequence[NDArray[Any]]
+) -> dict[int, tuple[str, ...]]:
+    """``axes=`` by parameter index (each name's axes, one per dimension), or a clear
+    error for a name that is no parameter or a count that is not the parameter's ndim."""
+    if axes is None:
+        return {}
+    if not isinstance(axes, Mapping):
+        raise TypeError(
+            f'axes must be a mapping of parameter name -> axis names, e.g. {{"x": "N T D"}}; '
+            f"got {type(axes).__name__}"
+        )
+    resolved: dict[int, tuple[str, ...]] = {}
+    for name, labels in axes.items():
+        if name not in names:
+            raise ValueError(f"axes names {name!r}, which is not a parameter ({', '.join(names)})")
+        split = tuple(labels.split()) if isinstance(labels, str) else tuple(map(str, labels))
+        index = list(names).index(name)
+        if len(split) != arrays[index].ndim:
+            raise ValueError(
+                f"axes gives {name} {len(split)} axis names {split}, but {name} has "
+                f"{arrays[index].ndim} axes (shape {arrays[index].shape}): name each one"
+            )
+        resolved[index] = split
+    return resolved
 
 
 def _count_or_none(option: str, value: object, meaning: str) -> None:

@@ -21,6 +21,7 @@ from gradcheck._check.check import check_gradients
 from gradcheck._check.inputs import validate_outputs
 from gradcheck._check.layer_calls import LayerCalls, check_signatures
 from gradcheck._check.report import GradientReport
+from gradcheck._shapes.annotations import axis_names
 
 
 def check_layer(
@@ -52,7 +53,9 @@ def check_layer(
             the check's random directions.
         outputs: how many outputs ``forward`` returns before its cache; by default all the
             values it returns but the last.
-        check_options: passed to ``check_gradients`` (``full=True``, ...).
+        check_options: passed to ``check_gradients`` (``full=True``, ...). Axis names
+            for the diagnosis words come from ``forward``'s jaxtyping annotations
+            (``x: Float[np.ndarray, "N T D"]``); ``axes=`` adds to or overrides them.
 
     Returns:
         A ``GradientReport`` whose parameters are named after ``forward``'s own
@@ -86,11 +89,15 @@ def check_layer(
             total += float(np.sum(out.astype(np.float64) * dout64))
         return total
 
+    checked_names = [calls.names[i] for i in calls.checked]
+    ndims = {calls.names[i]: calls.snapshots[i].ndim for i in calls.checked}
+    annotated = {n: a for n, a in axis_names(forward).items() if len(a) == ndims.get(n)}
+    check_options["axes"] = {**annotated, **check_options.get("axes", {})}
     report = check_gradients(
         loss,
         _gradients(calls, returned),
         [calls.snapshots[i] for i in calls.checked],
-        names=[calls.names[i] for i in calls.checked],
+        names=checked_names,
         seed=seed,
         **check_options,
     )

@@ -3,7 +3,8 @@ after a failure), and hand the probes to ``verdict.py``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from numpy.typing import NDArray
 from gradcheck._check import diagnose
 from gradcheck._check.evaluate import Evaluator
 from gradcheck._check.joint import JointCover
+from gradcheck._check.locate import Mapper
 from gradcheck._check.plan import Planner
 from gradcheck._check.report import Diagnosis, ParameterResult
 from gradcheck._check.unchecked import Blur
@@ -37,6 +39,8 @@ class ParameterChecker:
     #: Every parameter's gradient as given (None where missing): one given for another
     #: parameter of this one's shape is read as this one's too, to spot gradients swapped.
     grads: list[NDArray[Any] | None]
+    #: By parameter, its axis names where annotations (or ``axes=``) give them.
+    axes: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Each finite gradient in float64, and its largest entry, once per check (every
@@ -81,8 +85,20 @@ class ParameterChecker:
             joint=self.cover.probes.get(index, []),
             together=self.cover.together.get(index, ()),
             typical=max((m for j, m in self._largest.items() if j != index), default=0.0),
+            axes=self.axes.get(index),
         )
-        return verdict(evidence, self.blurred_by)
+        outcome = verdict(evidence, self.blurred_by)
+        if _worth_mapping(outcome, evidence, self.planner.options.entries):
+            array = self.evaluator.snapshots[index]
+            scale = param_scale(array, self.global_scale)
+            eps = max(gradient_eps(grad), self.grad_eps[index])
+            mapper = Mapper(self.prober, self.planner, readings, eps, scale)
+            mapped = mapper.map(index, array, probes)
+            evidence = dataclasses.replace(
+                evidence, direct=mapped.probes, exhaustive=mapped.exhaustive, mapped=mapped.words
+            )
+            outcome = verdict(evidence, self.blurred_by)
+        return outcome
 
     def _given_for_others(
         self, index: int, shape: tuple[int, ...]
@@ -122,6 +138,16 @@ class ParameterChecker:
         for line in self.planner.replacing_lines(index, array, probes, scale):
             probes.extend(self.prober.probe(line, readings, eps, scale))
         return probes
+
+
+def _worth_mapping(outcome: ParameterOutcome, evidence: Evidence, entries: int) -> bool:
+    """A failure with no pattern found, from the parameter's own probes, that did not map
+    every entry (and the user did not ask for directions only, ``entries=0``)."""
+    result = outcome.result
+    if result.outcome != "failed" or result.diagnosis.kind != "mismatch" or entries == 0:
+        return False
+    mapped = sum(p.entry is not None for p in evidence.direct)
+    return bool(evidence.direct) and mapped < int(np.prod(evidence.shape))
 
 
 def _readings(

@@ -19,6 +19,13 @@ from gradcheck._numerics.scales import entry_scales
 
 #: Entries probed in place of each random direction that could not decide.
 EXTRA_ENTRIES = 2
+#: Entries in the error map of a large parameter that failed with no pattern found (those
+#: probed already count): enough that a part holding most of them is told from chance over
+#: the few hundred parts tried (parts.ALPHA; C(48, 5) ≈ 1.7e6), at about 4 loss calls each.
+MAP_ENTRIES = 48
+#: ... and when fewer than MAP_SPARSE of them are wrong (too few to tell a part from chance),
+#: the rest is halved to find the few wrong entries (locate.py).
+MAP_SPARSE = 8
 
 
 def random_weights(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
@@ -70,6 +77,15 @@ class Planner:
         entries probed in all."""
         probed = _entries(probes)
         chosen = self.random_entries(array, self.options.entries - len(probed), probed)
+        return self._through(param, array, chosen, scale)
+
+    def mapping_lines(
+        self, param: int, array: NDArray[Any], probes: list[Probe], scale: float
+    ) -> list[Line]:
+        """After a failure no scale, sign or transpose explains, random entries to map
+        where the gradient is wrong: as many as make MAP_ENTRIES entries probed in all."""
+        probed = _entries(probes)
+        chosen = self.random_entries(array, MAP_ENTRIES - len(probed), probed)
         return self._through(param, array, chosen, scale)
 
     def replacing_lines(

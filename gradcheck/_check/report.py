@@ -26,6 +26,8 @@ DiagnosisKind = Literal[
     "mutated",
     "swapped",
     "rearranged",
+    "confined",
+    "partial",
     "quantised",
     "mismatch",
 ]
@@ -49,7 +51,9 @@ class Diagnosis:
             else the mistake: ``"shape"``, ``"transposed"``, ``"scaled"``, ``"negated"``,
             ``"regularisation"``, ``"zero"``, ``"nonfinite"``, ``"missing"``,
             ``"mutated"``, ``"swapped"`` (it is another parameter's gradient),
-            ``"rearranged"`` (its axes permuted, flipped or shifted by one) or
+            ``"rearranged"`` (its axes permuted, flipped or shifted by one, two blocks or
+            two entries exchanged), ``"confined"`` (wrong only in a part of the tensor the
+            message names), ``"partial"`` (right up to a factor per slice) or
             ``"mismatch"`` (none of these). docs/reference/report.md describes each.
         factor: for ``"scaled"`` and ``"negated"``, analytic / numeric (``13.0`` when a
             ``1/N`` with ``N = 13`` is missing, ``-1.0`` for a flipped sign); for

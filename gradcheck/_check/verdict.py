@@ -35,6 +35,12 @@ class Evidence:
     #: The largest gradient entry of the other parameters: the size a gradient of this
     #: loss has, to judge how finely an all-zero gradient was checked (0 if none).
     typical: float = 0.0
+    #: The parameter's axis names, when annotations (or ``axes=``) give them.
+    axes: tuple[str, ...] | None = None
+    #: What mapping its entries after a failure cost, in words ("" when nothing extra).
+    mapped: str = ""
+    #: Halving covered every entry not probed one by one: those are all right.
+    exhaustive: bool = False
 
 
 @dataclass
@@ -105,7 +111,9 @@ def _diagnosis(e: Evidence, primary: str) -> Diagnosis:
             other = reading.removeprefix(SWAPPED_PREFIX)
             return diagnose.swapped(e.name, other, e.shape, e.grad_shape)
     if e.slip is None:
-        return diagnose.diagnose_values(e.name, e.shape, probes, e.grad64)
+        return diagnose.diagnose_values(
+            e.name, e.shape, probes, e.grad64, e.axes, e.mapped, e.exhaustive
+        )
     if e.slip == "transposed" and all_pass(probes, "transposed"):
         return diagnose.transposed(e.name, e.shape, e.grad_shape)
     return diagnose.shape(e.name, e.shape, e.grad_shape, primary, all_pass(probes, primary))

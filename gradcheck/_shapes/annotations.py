@@ -242,3 +242,24 @@ def bind_dims(
     if checker is None:
         return {}
     return checker.bind(args, kwargs).sizes()
+
+
+def axis_names(fn: Callable[..., Any]) -> dict[str, tuple[str, ...]]:
+    """Parameter name -> its axes' names, from ``fn``'s jaxtyping annotations
+    (``Float[np.ndarray, "N T D"]`` gives ``("N", "T", "D")``); parameters whose
+    annotation has a variadic axis (``*batch``) or none at all are left out."""
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # unresolvable annotations: annotation_checker warns about them
+        return {}
+    names: dict[str, tuple[str, ...]] = {}
+    for param, hint in hints.items():
+        dims = getattr(hint, "dims", None)
+        if param == "return" or not isinstance(dims, tuple) or not dims:
+            continue
+        labels = [getattr(d, "name", getattr(d, "size", None)) for d in dims]
+        if all(isinstance(label, str | int) for label in labels) and not any(
+            "Variadic" in type(d).__name__ for d in dims
+        ):
+            names[param] = tuple(str(label) for label in labels)
+    return names

@@ -76,6 +76,19 @@ def conv_inputs(pad: int, stride: int) -> MakeInputs:
     return make
 
 
+def conv_sized_inputs(
+    x_shape: tuple[int, ...], filters: int, kernel: int, **conv_param: Any
+) -> MakeInputs:
+    """x of ``x_shape``, ``filters`` square kernels of side ``kernel``, and ``conv_param``."""
+    w_shape = (filters, x_shape[1], kernel, kernel)
+
+    def make(rng: Rng) -> tuple[Any, ...]:
+        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        return x, w, rng.standard_normal(filters), dict(conv_param)
+
+    return make
+
+
 def max_pool_inputs(shape: tuple[int, ...], pool: int, stride: int) -> MakeInputs:
     """x of ``shape``, square windows of ``pool`` with ``stride``."""
 
@@ -117,11 +130,18 @@ def sequence_inputs(n: int, d: int, steps: int, hidden: int, gates: int) -> Make
     return make
 
 
-def lstm_step_inputs(rng: Rng) -> tuple[Any, ...]:
-    """N, D, H = 4, 5, 6: x, prev_h, prev_c, Wx (D, 4H), Wh (H, 4H), b (4H,)."""
-    n, d, h = 4, 5, 6
+def lstm_step_sized_inputs(n: int, d: int, h: int) -> MakeInputs:
+    """x (N, D), prev_h and prev_c (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,)."""
     shapes = [(n, d), (n, h), (n, h), (d, 4 * h), (h, 4 * h), (4 * h,)]
-    return tuple(rng.standard_normal(shape) for shape in shapes)
+
+    def make(rng: Rng) -> tuple[Any, ...]:
+        return tuple(rng.standard_normal(shape) for shape in shapes)
+
+    return make
+
+
+#: N, D, H = 4, 5, 6, the notebook's sizes.
+lstm_step_inputs = lstm_step_sized_inputs(4, 5, 6)
 
 
 def word_embedding_inputs(rng: Rng) -> tuple[Any, ...]:
@@ -166,6 +186,26 @@ LAYERS: dict[str, LayerCase] = {
         for pad in (1, 0)
         for stride in (1, 2)
     },
+    "conv, edge padding, 1 channel": LayerCase(
+        conv.conv_forward_naive,
+        conv.conv_backward_naive,
+        conv_sized_inputs((1, 1, 5, 5), 2, 3, stride=1, pad=1, pad_mode="edge"),
+    ),
+    "conv, edge padding": LayerCase(
+        conv.conv_forward_naive,
+        conv.conv_backward_naive,
+        conv_sized_inputs((2, 3, 5, 5), 3, 3, stride=1, pad=1, pad_mode="edge"),
+    ),
+    "conv 3x3 on 1 channel, vectorised": LayerCase(
+        conv.conv_forward_naive,
+        conv.conv_backward_by_offsets,
+        conv_sized_inputs((2, 1, 4, 4), 3, 3, stride=1, pad=1),
+    ),
+    "conv 2x2, stride 2, vectorised": LayerCase(
+        conv.conv_forward_naive,
+        conv.conv_backward_by_offsets,
+        conv_sized_inputs((2, 2, 4, 4), 2, 2, stride=2, pad=0),
+    ),
     "conv, None for conv_param": LayerCase(
         conv.conv_forward_naive, conv.conv_backward_with_none, conv_inputs(1, 1)
     ),
@@ -204,6 +244,9 @@ LAYERS: dict[str, LayerCase] = {
     ),
     "lstm step": LayerCase(
         recurrent.lstm_step_forward, recurrent.lstm_step_backward, lstm_step_inputs
+    ),
+    "lstm step, H = 2": LayerCase(
+        recurrent.lstm_step_forward, recurrent.lstm_step_backward, lstm_step_sized_inputs(3, 3, 2)
     ),
     "lstm step, outputs=2": LayerCase(
         recurrent.lstm_step_forward,

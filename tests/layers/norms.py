@@ -73,6 +73,22 @@ def batchnorm_backward_dgamma_keepdims(dout: Array, cache: Any) -> tuple[Array, 
     return dx, (dout * x_hat).sum(axis=0, keepdims=True), dbeta
 
 
+@planted_bug(
+    "batchnorm, simplified",
+    x="partial",
+    where={"x": "a factor that differs between the indices of axis 1"},
+)
+def batchnorm_backward_alt_no_inv_std(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    """Bug: the closed form of dx without its 1/std; each feature's column (axis 1) of dx
+    is then the true one times that feature's std, a factor that differs between columns."""
+    x_hat, _, _, _, gamma = cache
+    batch = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx = (gamma / batch) * (batch * dout - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+
+
 @planted_bug("batchnorm, step by step", x="mismatch")
 def batchnorm_backward_no_path_through_mean(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     """Bug: the step-by-step backward forgets that the mean depends on x (no dmean term)."""
@@ -113,6 +129,24 @@ def layernorm_backward_dgamma_keepdims(dout: Array, cache: Any) -> tuple[Array, 
     """Bug: dgamma kept as (1, D) by keepdims=True for a (D,) gamma."""
     dx, _, dbeta = layernorm_backward(dout, cache)
     return dx, (dout * cache[0]).sum(axis=0, keepdims=True), dbeta
+
+
+@planted_bug(
+    "layernorm",
+    x="partial",
+    where={"x": "a factor that differs between the indices of axis 0"},
+)
+def layernorm_backward_no_inv_std(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    """Bug: drops the leading 1/std of the closed form of dx; each example's row (axis 0)
+    of dx is then the true one times its own std, a factor that differs between rows."""
+    x_hat, _, gamma = cache
+    dx_hat = dout * gamma
+    dx = (
+        dx_hat
+        - dx_hat.mean(axis=1, keepdims=True)
+        - x_hat * (dx_hat * x_hat).mean(axis=1, keepdims=True)
+    )
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
 
 
 def _channels_last_rows(x: Array) -> Array:

@@ -83,9 +83,18 @@ def rnn_backward_dWh_assigned(dh: Array, cache: Any) -> tuple[Array, ...]:
     return _rnn_backward(dh, cache, bug="dWh assigned")
 
 
-@planted_bug("rnn", x="mismatch", h0="mismatch", Wx="mismatch", Wh="mismatch", b="mismatch")
+@planted_bug(
+    "rnn",
+    x="confined",
+    h0="mismatch",
+    Wx="mismatch",
+    Wh="mismatch",
+    b="mismatch",
+    where={"x": "indices 0 to 8 of axis 1 (all but the last index)"},
+)
 def rnn_backward_no_carry(dh: Array, cache: Any) -> tuple[Array, ...]:
-    """Bug: each step sees only dh[:, t], not the gradient carried back from step t + 1."""
+    """Bug: each step sees only dh[:, t], not the gradient carried back from step t + 1;
+    dx is then wrong only at t < T-1, dh0, dWx, dWh and db everywhere."""
     return _rnn_backward(dh, cache, bug="no carry")
 
 
@@ -107,7 +116,7 @@ def word_embedding_backward_with_none(dout: Array, cache: Any) -> tuple[None, Ar
     return None, word_embedding_backward(dout, cache)
 
 
-@planted_bug("word embedding", W="mismatch")
+@planted_bug("word embedding", W="confined", where={"W": "is wrong only at ind"})
 def word_embedding_backward_fancy_add(dout: Array, cache: Any) -> Array:
     """Bug: ``dW[x] += dout`` keeps one write per repeated index instead of adding them."""
     x, w_shape = cache
@@ -156,15 +165,23 @@ def lstm_step_forward(
 
 
 def _lstm_step_backward(
-    dnext_h: Array, dnext_c: Array, cache: Any, gate_order: str = "ifog"
+    dnext_h: Array, dnext_c: Array, cache: Any, gate_order: str = "ifog", bug: str = ""
 ) -> tuple[Array, ...]:
-    """Gradients of the step's six inputs; ``gate_order`` is the order dactivations uses."""
+    """Gradients of the step's six inputs; ``gate_order`` is the order dactivations uses,
+    ``bug`` plants one gate's wrong derivative."""
     x, prev_h, prev_c, Wx, Wh, input_gate, forget_gate, output_gate, block, tanh_c = cache
     dc = dnext_c + dnext_h * output_gate * (1.0 - tanh_c**2)
+    # The slope of each gate's own activation: sigmoid' = s(1 - s), tanh' = 1 - t².
+    forget_slope = forget_gate * (1.0 - forget_gate)
+    output_slope = output_gate * (1.0 - output_gate)
+    if bug == "forget slope from input gate":
+        forget_slope = input_gate * (1.0 - input_gate)
+    if bug == "tanh slope for output gate":
+        output_slope = 1.0 - output_gate**2
     dgate_pre = {
         "i": dc * block * input_gate * (1.0 - input_gate),
-        "f": dc * prev_c * forget_gate * (1.0 - forget_gate),
-        "o": dnext_h * tanh_c * output_gate * (1.0 - output_gate),
+        "f": dc * prev_c * forget_slope,
+        "o": dnext_h * tanh_c * output_slope,
         "g": dc * input_gate * (1.0 - block**2),
     }
     dactivations = np.concatenate([dgate_pre[gate] for gate in gate_order], axis=1)
@@ -184,13 +201,69 @@ def lstm_step_backward(dnext_h: Array, dnext_c: Array, cache: Any) -> tuple[Arra
 
 
 @planted_bug(
-    "lstm step", x="mismatch", prev_h="mismatch", Wx="mismatch", Wh="mismatch", b="mismatch"
+    "lstm step",
+    x="mismatch",
+    prev_h="mismatch",
+    Wx="rearranged",
+    Wh="rearranged",
+    b="rearranged",
+    where={
+        "Wx": "blocks 1 and 2 of its 4 equal blocks along axis 1 exchanged",
+        "Wh": "blocks 1 and 2 of its 4 equal blocks along axis 1 exchanged",
+        "b": "blocks 1 and 2 of its 4 equal blocks along axis 0 exchanged",
+    },
 )
 def lstm_step_backward_gates_swapped(
     dnext_h: Array, dnext_c: Array, cache: Any
 ) -> tuple[Array, ...]:
     """Bug: stacks the gate gradients as (f, i, o, g) while the forward sliced (i, f, o, g)."""
     return _lstm_step_backward(dnext_h, dnext_c, cache, gate_order="fiog")
+
+
+@planted_bug(
+    "lstm step",
+    "lstm step, H = 2",
+    x="mismatch",
+    prev_h="mismatch",
+    Wx="confined",
+    Wh="confined",
+    b="confined",
+    where={
+        "Wx": "block 3 of 4 equal blocks along axis 1",
+        "Wh": "block 3 of 4 equal blocks along axis 1",
+        "b": "block 3 of 4 equal blocks along axis 0",
+    },
+)
+def lstm_step_backward_output_gate_tanh_slope(
+    dnext_h: Array, dnext_c: Array, cache: Any
+) -> tuple[Array, ...]:
+    """Bug: the output gate's derivative is tanh' (1 - o²) instead of sigmoid' o(1 - o);
+    dWx, dWh and db are then wrong only in the output gate's block (3 of 4 on their last
+    axis), dx and dprev_h everywhere."""
+    return _lstm_step_backward(dnext_h, dnext_c, cache, bug="tanh slope for output gate")
+
+
+@planted_bug(
+    "lstm step",
+    "lstm step, H = 2",
+    x="mismatch",
+    prev_h="mismatch",
+    Wx="confined",
+    Wh="confined",
+    b="confined",
+    where={
+        "Wx": "block 2 of 4 equal blocks along axis 1",
+        "Wh": "block 2 of 4 equal blocks along axis 1",
+        "b": "block 2 of 4 equal blocks along axis 0",
+    },
+)
+def lstm_step_backward_forget_slope_of_input_gate(
+    dnext_h: Array, dnext_c: Array, cache: Any
+) -> tuple[Array, ...]:
+    """Bug: the forget gate's derivative uses the input gate's sigmoid, i(1 - i) for f(1 - f)
+    (a copy-paste of the line above); dWx, dWh and db are then wrong only in the forget
+    gate's block (2 of 4 on their last axis), dx and dprev_h everywhere."""
+    return _lstm_step_backward(dnext_h, dnext_c, cache, bug="forget slope from input gate")
 
 
 def lstm_forward(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> tuple[Array, Any]:

@@ -1,0 +1,121 @@
+"""Map where a large parameter's gradient is wrong, after a failure no scale, sign or
+transpose explains: random entries first (``plan.MAP_ENTRIES``); when few of them are
+wrong, the rest of the tensor halved again and again (group testing) to find the few
+wrong entries, so that every other entry is known right. docs/how-it-decides.md, "Where
+a gradient is wrong", says why and what it costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._check import budget
+from gradcheck._check.parts import FEW
+from gradcheck._check.plan import MAP_SPARSE, Planner, random_weights
+from gradcheck._numerics.probe import Line, Probe, Prober
+from gradcheck._numerics.scales import entry_scales
+
+#: Halving stops after this many probes (a few wrong entries take about 2·log2(size)
+#: each; more than FEW of them are no longer "a few").
+MAX_HALVINGS = 96
+
+
+@dataclass
+class Map:
+    """The entry probes of one parameter's map, whether every entry not among them is
+    known right (halving covered the rest), and what it cost in words."""
+
+    probes: list[Probe]
+    exhaustive: bool
+    words: str
+
+
+@dataclass
+class Mapper:
+    """Probes one parameter's entries (and groups of them) for its error map."""
+
+    prober: Prober
+    planner: Planner
+    readings: dict[str, NDArray[np.float64]]
+    eps: float
+    scale: float
+
+    def map(self, index: int, array: NDArray[np.float64], probes: list[Probe]) -> Map:
+        """Sample entries; if fewer than MAP_SPARSE of them are wrong, halve the rest.
+        A budget that runs out keeps the map so far (the next parameter stops the
+        check)."""
+        start, found, exhaustive, cut = budget.calls(), list(probes), False, ""
+        try:
+            for line in self.planner.mapping_lines(index, array, probes, self.scale):
+                found.extend(self.prober.probe(line, self.readings, self.eps, self.scale))
+            entries = [p for p in found if p.entry is not None]
+            if sum(_fails(p) is True for p in entries) < MAP_SPARSE:
+                exhaustive = self._halve(index, array, found)
+        except budget.BudgetSpent as spent:
+            cut = f", cut short: {spent.budget} ran out"
+        sampled = sum(p.entry is not None for p in found)
+        how = "entries probed, halving the rest" if exhaustive else "entries sampled"
+        words = (
+            f" (the error map ({sampled} {how}) took {budget.calls() - start} more loss calls{cut})"
+        )
+        return Map(found, exhaustive, words)
+
+    def _halve(self, index: int, array: NDArray[np.float64], found: list[Probe]) -> bool:
+        """Find the wrong entries among those not probed yet by probing halves of them
+        along random directions; add an entry probe of each to ``found``. True when every
+        entry left out was in a half that passed."""
+        probed = [p.entry for p in found if p.entry is not None]
+        flat = np.ravel_multi_index(tuple(np.array(probed).T), array.shape) if probed else []
+        rest = np.setdiff1d(np.arange(array.size), flat).astype(np.intp)
+        scales = entry_scales(array, self.scale)
+
+        def fails(group: NDArray[np.intp]) -> bool | None:
+            if len(group) == 1:
+                entry = tuple(int(i) for i in np.unravel_index(int(group[0]), array.shape))
+                line = Line.through_entry(index, entry, float(scales[entry]))
+                probes = self.prober.probe(line, self.readings, self.eps, self.scale)
+                found.extend(probes)
+            else:
+                mask = np.zeros(array.size)
+                mask[group] = 1.0
+                weights = random_weights(self.planner.rng, array.shape) * scales
+                line = Line.along(index, weights * mask.reshape(array.shape), random_signs=True)
+                probes = self.prober.probe(line, self.readings, self.eps, self.scale)
+            verdicts = [_fails(p) for p in probes]
+            return None if None in verdicts else any(verdicts)
+
+        return len(rest) == 0 or halve(rest, fails)
+
+
+def _fails(probe: Probe) -> bool | None:
+    return None if probe.inconclusive else not probe.verdicts["given"].passed
+
+
+def halve(group: NDArray[np.intp], fails: Callable[[NDArray[np.intp]], bool | None]) -> bool:
+    """Group testing: whether ``fails`` located every failing entry of ``group`` (at most
+    FEW of them, within MAX_HALVINGS calls). A failing group whose first half passes has
+    its error in the second half, which then needs no probe of its own (unless it is a
+    single entry, whose probe the map needs)."""
+    first = fails(group)
+    if first is None:
+        return False
+    failing, wrong, left_to_spend = ([group] if first else []), 0, MAX_HALVINGS
+    while failing:
+        part = failing.pop()
+        if len(part) == 1:
+            wrong += 1  # its entry probe failed: one of the wrong entries
+            if wrong > FEW:
+                return False
+            continue
+        left, right = part[: len(part) // 2], part[len(part) // 2 :]
+        in_left = fails(left)
+        in_right = fails(right) if in_left or len(right) == 1 else True
+        left_to_spend -= 2
+        if in_left is None or in_right is None or not (in_left or in_right) or left_to_spend < 0:
+            return False  # undecided, or the error too small to find in either half
+        failing += [half for half, bad in ((left, in_left), (right, in_right)) if bad]
+    return True

@@ -1,0 +1,175 @@
+"""Where a gradient is wrong (issue #17), on realistic layers: each report names the
+diagnosis (``confined``, ``partial``, ``rearranged``) and the part of the tensor, in the
+parameter's own axis names where annotations give them; each correct twin passes. Also
+what the map costs, that a budget cuts it short, and that it claims no pattern in noise.
+tests/layers holds more planted bugs (tests/test_layer_family.py checks their words)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+from jaxtyping import Float
+
+import gradcheck
+from tests.layers import conv, norms, recurrent
+
+Array = np.ndarray
+
+
+def rnn_forward(
+    x: Float[Array, "N T D"],
+    h0: Float[Array, "N H"],
+    Wx: Float[Array, "D H"],
+    Wh: Float[Array, "H H"],
+    b: Float[Array, " H"],
+) -> tuple[Array, Any]:
+    """The vanilla RNN of tests/layers, with its axes named."""
+    return recurrent.rnn_forward(x, h0, Wx, Wh, b)
+
+
+def rnn_inputs(seed: int) -> tuple[Array, ...]:
+    rng = np.random.default_rng(seed)
+    n, t, d, h = 2, 6, 3, 4
+    shapes = [(n, t, d), (n, h), (d, h), (h, h), (h,)]
+    return tuple(0.5 * rng.standard_normal(shape) for shape in shapes)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rnn_through_time_without_the_carry_is_confined_to_earlier_steps(seed: int) -> None:
+    inputs = rnn_inputs(seed)
+    assert gradcheck.check_layer(rnn_forward, recurrent.rnn_backward, *inputs).passed
+    report = gradcheck.check_layer(rnn_forward, recurrent.rnn_backward_no_carry, *inputs)
+    x = report["x"].diagnosis
+    assert x.kind == "confined", str(report)
+    assert "wrong only at indices 0 to 4 of axis 1 (T) (all but the last index)" in x.message
+    assert "not carried back from step t + 1" in x.message
+
+
+def pool_inputs(seed: int) -> tuple[Array, dict[str, int]]:
+    x = np.random.default_rng(seed).standard_normal((4, 4, 7, 7))  # 3x3 windows, stride 2
+    return x, {"pool_height": 3, "pool_width": 3, "stride": 2}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_overlapping_max_pool_that_assigns_is_confined_to_shared_entries(seed: int) -> None:
+    x, pool = pool_inputs(seed)
+    forward = conv.max_pool_forward_naive
+    assert gradcheck.check_layer(forward, conv.max_pool_backward_naive, x, pool).passed
+    report = gradcheck.check_layer(forward, conv.max_pool_backward_assigns, x, pool, full=True)
+    words = report["x"].diagnosis.message
+    assert report["x"].diagnosis.kind == "confined", str(report)
+    # Rows or columns 2 and 4: the entries two neighbouring windows share.
+    assert "where the index along axis 2 or axis 3 is a multiple of 2" in words
+    assert "(2, 4)" in words
+    assert "add up (+=), not overwrite each other (=)" in words
+
+
+def test_a_missing_per_example_normalisation_is_partial_along_the_batch_axis() -> None:
+    rng = np.random.default_rng(0)
+    x, gamma, beta = rng.standard_normal((4, 5)), rng.standard_normal(5), rng.standard_normal(5)
+    params = {"eps": 1e-5}
+    forward = norms.layernorm_forward
+    assert gradcheck.check_layer(forward, norms.layernorm_backward, x, gamma, beta, params).passed
+    report = gradcheck.check_layer(
+        forward,
+        norms.layernorm_backward_no_inv_std,
+        x,
+        gamma,
+        beta,
+        params,
+        axes={"x": "N D"},
+    )
+    assert [r.name for r in report.failed] == ["x"]
+    assert report["x"].diagnosis.kind == "partial", str(report)
+    assert "differs between the indices of axis 0 (N)" in report["x"].diagnosis.message
+
+
+def test_one_lstm_gate_wrong_is_confined_to_its_block() -> None:
+    rng = np.random.default_rng(1)
+    n, d, h = 4, 5, 6
+    x, prev_h, prev_c = (rng.standard_normal(s) for s in [(n, d), (n, h), (n, h)])
+    wx, wh, b = rng.standard_normal((d, 4 * h)), rng.standard_normal((h, 4 * h)), np.zeros(4 * h)
+    inputs = (x, prev_h, prev_c, 0.3 * wx, 0.3 * wh, b)
+    forward = recurrent.lstm_step_forward
+    assert gradcheck.check_layer(forward, recurrent.lstm_step_backward, *inputs).passed
+    wrong = recurrent.lstm_step_backward_output_gate_tanh_slope
+    report = gradcheck.check_layer(forward, wrong, *inputs)
+    for name in ("Wx", "Wh", "b"):
+        assert report[name].diagnosis.kind == "confined", str(report)
+        assert "block 3 of 4 equal blocks" in report[name].diagnosis.message
+        assert "(indices 12 to 17)" in report[name].diagnosis.message
+
+
+def quadratic(n: int, seed: int = 0) -> tuple[Any, Array, Array]:
+    """loss(w) = Σ c·w² / 2 over one large parameter, its point and its gradient."""
+    rng = np.random.default_rng(seed)
+    c, w = rng.uniform(0.5, 2.0, n), rng.standard_normal(n)
+
+    def loss(p: dict[str, Array]) -> float:
+        return float(np.sum(c * p["w"].reshape(-1) ** 2) / 2)
+
+    return loss, w, c * w
+
+
+def test_one_wrong_entry_of_a_large_parameter_is_found_by_halving() -> None:
+    loss, w, right = quadratic(3000)
+    wrong = right.copy()
+    wrong[1234] *= 1.5
+    before = w.copy()
+    report = gradcheck.check_gradients(loss, {"w": wrong}, {"w": w})
+    message = report["w"].diagnosis.message
+    assert report["w"].diagnosis.kind == "confined", str(report)
+    assert "wrong only at dw[1234], and right at every other entry" in message
+    assert "halving the rest" in message
+    assert report.loss_calls < 400  # a few dozen probes, not one per entry (3000)
+    assert w.tobytes() == before.tobytes()
+
+
+def test_two_entries_exchanged_in_a_large_parameter_are_named() -> None:
+    loss, w, right = quadratic(500, seed=1)
+    wrong = right.copy()
+    wrong[[17, 301]] = wrong[[301, 17]]
+    report = gradcheck.check_gradients(loss, {"w": wrong}, {"w": w})
+    assert report["w"].diagnosis.kind == "rearranged", str(report)
+    assert "two entries exchanged: dw[17] and dw[301]" in report["w"].diagnosis.message
+
+
+def test_the_map_says_what_it_cost_and_a_budget_cuts_it_short() -> None:
+    loss, w, right = quadratic(400, seed=2)
+    wrong = right + 0.3 * np.random.default_rng(3).standard_normal(400)  # wrong everywhere
+    report = gradcheck.check_gradients(loss, {"w": wrong}, {"w": w})
+    said = re.search(
+        r"\(the error map \(48 entries sampled\) took (\d+) more loss calls\)", str(report)
+    )
+    assert said is not None, str(report)
+    extra = int(said.group(1))
+    assert 46 <= extra < report.loss_calls  # at least one call for each entry it added
+    budget = report.loss_calls - extra + 20  # enough for the first probes, not the map
+    cut = gradcheck.check_gradients(loss, {"w": wrong}, {"w": w}, max_calls=budget)
+    assert cut["w"].outcome == "failed"
+    assert f"cut short: the budget of {budget} loss calls ran out" in cut["w"].diagnosis.message
+    assert cut.loss_calls <= budget
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_noise_over_a_whole_tensor_is_never_given_a_pattern(seed: int) -> None:
+    loss, w, right = quadratic(600, seed=seed)
+    wrong = right * (1 + 0.2 * np.random.default_rng(seed + 10).standard_normal(600))
+    report = gradcheck.check_gradients(loss, {"w": wrong.reshape(20, 30)}, {"w": w.reshape(20, 30)})
+    assert report["w"].diagnosis.kind == "mismatch", str(report)
+    assert "entries sampled, spread over the tensor" in report["w"].diagnosis.message
+
+
+def test_axes_names_must_fit_the_parameters() -> None:
+    loss, w, right = quadratic(6)
+    params, grads = {"w": w.reshape(2, 3)}, {"w": right.reshape(2, 3)}
+    with pytest.raises(ValueError, match="gives w 3 axis names"):
+        gradcheck.check_gradients(loss, grads, params, axes={"w": "N T D"})
+    with pytest.raises(ValueError, match="not a parameter"):
+        gradcheck.check_gradients(loss, grads, params, axes={"v": "N T"})
+    with pytest.raises(TypeError, match="mapping of parameter name"):
+        gradcheck.check_gradients(loss, grads, params, axes=["N", "T"])  # type: ignore[arg-type]
+    assert gradcheck.check_gradients(loss, grads, params, axes={"w": ("rows", "cols")}).passed
