@@ -113,7 +113,7 @@ Words = Callable[[str], str]
 
 
 def _transforms(
-    grad: NDArray[np.float64],
+    grad: NDArray[np.float64], axis: Callable[[int], str]
 ) -> Iterator[tuple[Words, NDArray[np.float64]]]:
     """Rearrangements of the whole tensor: (its words for a label, the rearranged
     gradient)."""
@@ -124,21 +124,24 @@ def _transforms(
     sized = [a for a in range(n) if grad.shape[a] > 1]
     for k in range(1, len(sized) + 1):
         for axes in itertools.combinations(sized, k):
-            yield _flipped(axes), np.flip(grad, axes)
-    for axis in sized:
+            yield _flipped(axes, axis), np.flip(grad, axes)
+    for a in sized:
         for shift in (1, -1):
-            yield _shifted(axis, shift), np.roll(grad, shift, axis=axis)
+            yield _shifted(a, shift, axis), np.roll(grad, shift, axis=a)
 
 
 def _block_exchanges(
-    grad: NDArray[np.float64],
+    grad: NDArray[np.float64], axis: Callable[[int], str]
 ) -> Iterator[tuple[Words, NDArray[np.float64]]]:
     """Two equal blocks of one axis exchanged (the rest of the tensor is right)."""
-    for axis in range(grad.ndim):
+    for a in range(grad.ndim):
         for blocks in range(2, MAX_BLOCKS + 1):
-            if grad.shape[axis] % blocks == 0 and grad.shape[axis] // blocks > 1:
+            if grad.shape[a] % blocks == 0 and grad.shape[a] // blocks > 1:
                 for i, j in itertools.combinations(range(blocks), 2):
-                    yield _blocks(axis, blocks, i, j), _exchange_blocks(grad, axis, blocks, i, j)
+                    yield (
+                        _blocks(axis(a), blocks, i, j),
+                        _exchange_blocks(grad, a, blocks, i, j),
+                    )
 
 
 def _exchange_blocks(
@@ -157,25 +160,25 @@ def _permuted(perm: tuple[int, ...]) -> Words:
     )
 
 
-def _flipped(axes: tuple[int, ...]) -> Words:
+def _flipped(axes: tuple[int, ...], axis: Callable[[int], str]) -> Words:
     return lambda label: (
-        f"{label} is flipped along axis {', '.join(map(str, axes))}: np.flip({label}, "
+        f"{label} is flipped along {' and '.join(map(axis, axes))}: np.flip({label}, "
         f"{axes if len(axes) > 1 else axes[0]}) matches the finite differences (a "
         "convolution where the forward pass correlates, or a reversed index)"
     )
 
 
-def _shifted(axis: int, shift: int) -> Words:
+def _shifted(a: int, shift: int, axis: Callable[[int], str]) -> Words:
     return lambda label: (
-        f"{label} is shifted by one along axis {axis}: np.roll({label}, {shift}, "
-        f"axis={axis}) matches the finite differences (an off-by-one index, e.g. t where "
+        f"{label} is shifted by one along {axis(a)}: np.roll({label}, {shift}, "
+        f"axis={a}) matches the finite differences (an off-by-one index, e.g. t where "
         "t - 1 is meant)"
     )
 
 
-def _blocks(axis: int, blocks: int, i: int, j: int) -> Words:
+def _blocks(axis: str, blocks: int, i: int, j: int) -> Words:
     return lambda label: (
-        f"{label} has blocks {i + 1} and {j + 1} of its {blocks} equal blocks along axis {axis} "
+        f"{label} has blocks {i + 1} and {j + 1} of its {blocks} equal blocks along {axis} "
         "exchanged: with them swapped back it matches the finite differences (a stacked "
         "parameter whose parts are in another order in the backward than in the forward, "
         "e.g. an LSTM's gates (i, f, o, g) stacked as (f, i, o, g))"
@@ -191,7 +194,10 @@ def rearranged(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
     if not errors.sharp or not errors.bad.any():
         return None
     whole = 2 * int(errors.bad.sum()) >= len(errors.bad)
-    candidates = itertools.chain(_transforms(grad) if whole else (), _block_exchanges(grad))
+    named = errors.axis
+    candidates = itertools.chain(
+        _transforms(grad, named) if whole else (), _block_exchanges(grad, named)
+    )
     for words, candidate in candidates:
         if candidate.shape == errors.shape and errors.matches(candidate):
             return words

@@ -46,29 +46,38 @@ class Mapper:
 
     def map(self, index: int, array: NDArray[np.float64], probes: list[Probe]) -> Map:
         """Sample entries; if fewer than MAP_SPARSE of them are wrong, halve the rest.
-        A budget that runs out keeps the map so far (the next parameter stops the
+        A budget that runs out keeps the sample so far (the next parameter stops the
         check)."""
-        start, found, exhaustive, cut = budget.calls(), list(probes), False, ""
+        start, cut, exhaustive = budget.calls(), "", False
+        sample, halved = list(probes), list[Probe]()
         try:
             for line in self.planner.mapping_lines(index, array, probes, self.scale):
-                found.extend(self.prober.probe(line, self.readings, self.eps, self.scale))
-            entries = [p for p in found if p.entry is not None]
-            if sum(_fails(p) is True for p in entries) < MAP_SPARSE:
-                exhaustive = self._halve(index, array, found)
+                sample.extend(self.prober.probe(line, self.readings, self.eps, self.scale))
+            if sum(_fails(p) is True for p in sample if p.entry is not None) < MAP_SPARSE:
+                exhaustive = self._halve(index, array, sample, halved)
         except budget.BudgetSpent as spent:
-            cut = f", cut short: {spent.budget} ran out"
-        sampled = sum(p.entry is not None for p in found)
-        how = "entries probed, halving the rest" if exhaustive else "entries sampled"
-        words = (
-            f" (the error map ({sampled} {how}) took {budget.calls() - start} more loss calls{cut})"
+            cut, exhaustive = f", cut short: {spent.budget} ran out", False
+        # Unless halving finished, the entries it found are no random sample: read with the
+        # sample, they would pull a part towards where halving looked first. They are listed.
+        found = sample + halved if exhaustive else sample
+        mapped = sum(p.entry is not None for p in found)
+        how = (
+            f"{mapped} entries probed and the rest halved"
+            if exhaustive
+            else f"all {mapped} entries probed"
+            if mapped == array.size
+            else f"{mapped} entries sampled" + _found(halved)
         )
-        return Map(found, exhaustive, words)
+        calls = budget.calls() - start
+        return Map(found, exhaustive, f" (the error map: {how}, {calls} more loss calls{cut})")
 
-    def _halve(self, index: int, array: NDArray[np.float64], found: list[Probe]) -> bool:
-        """Find the wrong entries among those not probed yet by probing halves of them
+    def _halve(
+        self, index: int, array: NDArray[np.float64], sample: list[Probe], found: list[Probe]
+    ) -> bool:
+        """Find the wrong entries among those not in ``sample`` by probing halves of them
         along random directions; add an entry probe of each to ``found``. True when every
         entry left out was in a half that passed."""
-        probed = [p.entry for p in found if p.entry is not None]
+        probed = [p.entry for p in sample if p.entry is not None]
         flat = np.ravel_multi_index(tuple(np.array(probed).T), array.shape) if probed else []
         rest = np.setdiff1d(np.arange(array.size), flat).astype(np.intp)
         scales = entry_scales(array, self.scale)
@@ -89,6 +98,15 @@ class Mapper:
             return None if None in verdicts else any(verdicts)
 
         return len(rest) == 0 or halve(rest, fails)
+
+
+def _found(probes: list[Probe]) -> str:
+    """The wrong entries halving found before it gave up, in words ("" if none)."""
+    wrong = sorted(p.entry for p in probes if p.entry is not None and _fails(p))
+    if not wrong:
+        return ""
+    shown = ", ".join(str(list(e)) for e in wrong[:3]) + (", ..." if len(wrong) > 3 else "")
+    return f"; halving found {len(wrong)} wrong entries ({shown}) before it stopped"
 
 
 def _fails(probe: Probe) -> bool | None:

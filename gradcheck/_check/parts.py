@@ -43,8 +43,9 @@ class Part:
 
 def confined(errors: ErrorMap) -> Words | None:
     """The smallest part that holds every wrong entry of the map, if it is no coincidence:
-    in a complete map, the part must be exactly the wrong entries; from a sample, that
-    many wrong entries must fall inside it by chance with at most ALPHA probability."""
+    in a complete map, exactly the wrong entries; in any map, a part that many wrong
+    entries would fall inside by chance with at most ALPHA probability. Else, in a
+    complete map, up to FEW wrong entries listed."""
     wrong, known = int(errors.bad.sum()), len(errors.bad)
     if wrong == 0 or wrong == known:
         return None
@@ -70,12 +71,21 @@ def _smallest(errors: ErrorMap, telling: bool) -> Part | None:
         if (bad & ~part.inside).any() or inside == known:
             continue
         exact = errors.complete and inside == wrong
-        chance = math.comb(inside, wrong) / math.comb(known, wrong)
-        if telling and not (exact or chance * tried <= ALPHA):
+        if telling and not (exact or _log_chance(inside, known, wrong) <= math.log(ALPHA / tried)):
             continue
         if best is None or inside < best[0]:
             best = (inside, part)
     return None if best is None else best[1]
+
+
+def _log_chance(inside: int, known: int, wrong: int) -> float:
+    """log of C(inside, wrong) / C(known, wrong): the chance that ``wrong`` entries drawn
+    at random from ``known`` all fall among ``inside`` (in logs: the counts overflow)."""
+
+    def log_comb(n: int, k: int) -> float:
+        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+    return log_comb(inside, wrong) - log_comb(known, wrong)
 
 
 def _few(errors: ErrorMap) -> Words:
@@ -230,10 +240,16 @@ def _overlaps(errors: ErrorMap) -> Iterator[Part]:
 
 
 def partial(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
-    """A factor per index of one axis that makes the gradient match every mapped entry,
-    where the factors differ (one factor for all would be ``scaled``)."""
+    """A factor per index of one axis, or an amount the same along one axis, that makes
+    the gradient match every mapped entry."""
     if not errors.sharp:
         return None
+    return _per_slice_factor(grad, errors) or _offset_along(grad, errors)
+
+
+def _per_slice_factor(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
+    """A factor per index of one axis, where the factors differ (one factor for all would
+    be ``scaled``)."""
     for axis, n in enumerate(errors.shape):
         factors = _slice_factors(errors, axis) if n >= 2 else None
         if factors is None:
@@ -268,17 +284,50 @@ def _slice_factors(errors: ErrorMap, axis: int) -> NDArray[np.float64] | None:
     return factors
 
 
+#: An amount the same along an axis is read only along an axis of at least this many
+#: indices, each line along it holding as many mapped entries: two would fit any pair.
+MIN_LINE = 3
+
+
+def _offset_along(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
+    """An amount that depends only on the other axes, the same along one axis, that the
+    gradient is off by (the gradient through a mean over that axis missing)."""
+    for axis, n in enumerate(errors.shape):
+        if n < MIN_LINE or grad.ndim < 2:
+            continue
+        lines: dict[tuple[int, ...], list[float]] = {}
+        for entry, probe in errors.probes.items():
+            v = probe.verdicts["given"]
+            rest = entry[:axis] + entry[axis + 1 :]
+            lines.setdefault(rest, []).append((v.analytic - v.numeric) / probe.scale)
+        if len(lines) < 2 or any(len(e) < MIN_LINE for e in lines.values()):
+            continue
+        offset = np.zeros(grad.shape[:axis] + grad.shape[axis + 1 :])
+        for rest, off in lines.items():
+            offset[rest] = float(np.median(off))
+        if errors.matches(grad - np.expand_dims(offset, axis)):
+            name = errors.axis(axis)
+            return lambda label: (
+                f"{label} is off by an amount that is the same at every index of {name} "
+                f"(it depends only on the other axes{_sampled(errors)}): a term averaged or "
+                f"summed over {name} is missing or wrong in the backward, e.g. the gradient "
+                "through the mean of a normalisation"
+            )
+    return None
+
+
 def where_wrong(errors: ErrorMap) -> str:
     """What a map shows when no part or factor explains it: how many entries are wrong,
     and the smallest part that holds them all, if any."""
     count, total = int(errors.bad.sum()), len(errors.bad)
-    sample = "" if errors.complete else " sampled"
     if count == 0:
         share = 3 / total  # the rule of three: a 95% bound when none of total is wrong
         return (
-            f"none of {total} entries sampled is wrong: the error sits in a few entries "
-            f"(under {share:.0%} of them), look at the entry the row shows"
+            f"none of {total} entries sampled is wrong: the error sits in under {share:.0%} "
+            "of the entries"
         )
+    if not errors.complete:  # the smallest part holding a sample's wrong entries is chance
+        return f"wrong in {count} of {total} entries sampled, in no part beyond chance"
     part = _smallest(errors, telling=False) if count < total else None
     where = f", all {part.words}" if part is not None else ", spread over the tensor"
-    return f"wrong in {count} of {total} entries{sample}{where}"
+    return f"wrong in {count} of {total} entries{where}"

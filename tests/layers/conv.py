@@ -92,7 +92,11 @@ def _conv_backward(dout: Array, cache: Any, bug: str = "") -> tuple[Array, Array
                 if bug == "flipped dw":
                     window = window[:, ::-1, ::-1]
                 dw[f] += dout[n, f, i, j] * window
-                dpadded[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+                if bug == "dx at filter index":
+                    for c in range(w.shape[1]):
+                        dpadded[n, f, rows, cols] += dout[n, f, i, j] * w[f, c]
+                else:
+                    dpadded[n, :, rows, cols] += dout[n, f, i, j] * w[f]
     db = np.zeros(n_filters, dtype=dout.dtype) if bug == "zero db" else dout.sum(axis=(0, 2, 3))
     if bug == "empty slice at pad 0":
         return dpadded[:, :, pad:-pad, pad:-pad], dw, db
@@ -121,7 +125,9 @@ def conv_backward_db_left_zero(dout: Array, cache: Any) -> tuple[Array, Array, A
     return _conv_backward(dout, cache, bug="zero db")
 
 
-@planted_bug("conv, pad 1, stride 2", w="rearranged", where={"w": "flipped along axis 2, 3"})
+@planted_bug(
+    "conv, pad 1, stride 2", w="rearranged", where={"w": "flipped along axis 2 and axis 3"}
+)
 def conv_backward_flipped_dw(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     """Bug: flips each input window before accumulating dw ("backward is a convolution")."""
     return _conv_backward(dout, cache, bug="flipped dw")
@@ -137,6 +143,13 @@ def conv_backward_crops_edge_padding(dout: Array, cache: Any) -> tuple[Array, Ar
     """Bug: crops dx out of the padded gradient as for zeros, but the edge padding copied
     the border pixels, so dx is then wrong only on the border of axes 2 and 3."""
     return _conv_backward(dout, cache, bug="cropped")
+
+
+@planted_bug("conv, pad 1, stride 1", x="mismatch")
+def conv_backward_dx_at_filter_index(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    """Bug: loops over channels c but adds ``dout[n, f] * w[f, c]`` into dx[n, f], the
+    output channel's index, where dx[n, c] is meant (C == F lets the shapes fit)."""
+    return _conv_backward(dout, cache, bug="dx at filter index")
 
 
 def _conv_backward_by_offsets(

@@ -89,7 +89,11 @@ def batchnorm_backward_alt_no_inv_std(dout: Array, cache: Any) -> tuple[Array, A
     return dx, dgamma, dbeta
 
 
-@planted_bug("batchnorm, step by step", x="mismatch")
+@planted_bug(
+    "batchnorm, step by step",
+    x="partial",
+    where={"x": "off by an amount that is the same at every index of axis 0"},
+)
 def batchnorm_backward_no_path_through_mean(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     """Bug: the step-by-step backward forgets that the mean depends on x (no dmean term)."""
     x_hat, centred, inv_std, std, gamma = cache
