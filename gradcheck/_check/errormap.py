@@ -19,6 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck._numerics.probe import Probe
+from gradcheck._numerics.stencil import Verdict
+from gradcheck._numerics.steps import PRECISION
 
 #: Transforms tried on a gradient of at most this many dimensions (4: a conv kernel), so
 #: that the permutations (24) and flips (15) stay few.
@@ -51,19 +53,31 @@ class ErrorMap:
         return self.right_elsewhere or len(self.probes) == int(np.prod(self.shape))
 
     @functools.cached_property
+    def telling(self) -> dict[tuple[int, ...], Probe]:
+        """The probes that say something about the formula: those that failed, and those
+        that passed on a derivative away from 0. Where the gradient and the finite
+        difference are both 0 (a dead unit, a pooling window's non-maximum), any formula
+        times that zero passes: such an entry is not evidence of a right formula."""
+        return {
+            e: p
+            for e, p in self.probes.items()
+            if not p.verdicts["given"].passed or not _both_zero(p.verdicts["given"])
+        }
+
+    @functools.cached_property
     def coords(self) -> NDArray[np.intp]:
-        """The entries known, one row of indices each: those probed, then (when right
-        elsewhere) every other entry."""
-        probed = list(self.probes)
+        """The telling entries, one row of indices each, then (when right elsewhere) every
+        entry not probed."""
+        known = list(self.telling)
         if self.right_elsewhere:
-            seen = set(probed)
-            probed += [e for e in np.ndindex(self.shape) if e not in seen]
-        return np.array(probed, dtype=np.intp).reshape(-1, len(self.shape))
+            seen = set(self.probes)
+            known += [e for e in np.ndindex(self.shape) if e not in seen]
+        return np.array(known, dtype=np.intp).reshape(-1, len(self.shape))
 
     @functools.cached_property
     def bad(self) -> NDArray[np.bool_]:
         """Per row of ``coords``: the gradient as given disagrees there."""
-        wrong = [not p.verdicts["given"].passed for p in self.probes.values()]
+        wrong = [not p.verdicts["given"].passed for p in self.telling.values()]
         return np.array(wrong + [False] * (len(self.coords) - len(wrong)), dtype=bool)
 
     @property
@@ -71,6 +85,12 @@ class ErrorMap:
         """Every probe resolved the gradient to MAX_BLUR: a candidate that fits them all is
         the gradient, not one of many that a loose tolerance lets through."""
         return all(p.blur <= MAX_BLUR for p in self.probes.values())
+
+    @property
+    def rights_resolved(self) -> bool:
+        """Every entry that passed was resolved as finely as a pass needs (steps.PRECISION):
+        "right everywhere else" is then a pass, not a loose tolerance."""
+        return all(p.blur <= PRECISION for p in self.telling.values() if p.verdicts["given"].passed)
 
     def matches(self, candidate: NDArray[np.float64]) -> bool:
         """Whether ``candidate`` passes the probe of every entry mapped (its range and
@@ -84,6 +104,10 @@ class ErrorMap:
         """How the words name an axis: "axis 1 (T)" when annotations name it."""
         named = self.axes is not None and len(self.axes) == len(self.shape)
         return f"axis {axis} ({self.axes[axis]})" if named and self.axes else f"axis {axis}"
+
+
+def _both_zero(v: Verdict) -> bool:
+    return abs(v.numeric) <= v.tolerance and abs(v.analytic) <= v.tolerance
 
 
 #: A map from a sample says where only when it has at least this many entries.

@@ -47,7 +47,7 @@ def confined(errors: ErrorMap) -> Words | None:
     entries would fall inside by chance with at most ALPHA probability. Else, in a
     complete map, up to FEW wrong entries listed."""
     wrong, known = int(errors.bad.sum()), len(errors.bad)
-    if wrong == 0 or wrong == known:
+    if wrong == 0 or wrong == known or not errors.rights_resolved:
         return None
     part = _smallest(errors, telling=True)
     if part is None:
@@ -104,7 +104,7 @@ def _few(errors: ErrorMap) -> Words:
 def _sampled(errors: ErrorMap) -> str:
     if errors.complete:
         return ""
-    return f" (in a sample of {len(errors.bad)} entries, {int(errors.bad.sum())} wrong)"
+    return f" (in a sample of {len(errors.probes)} entries, {int(errors.bad.sum())} wrong)"
 
 
 def _parts(errors: ErrorMap) -> Iterator[Part]:
@@ -145,10 +145,11 @@ def _indices(errors: ErrorMap, axis: int, name: str) -> Iterator[Part]:
 
 
 def _hits(errors: ErrorMap, axis: int, name: str) -> Iterator[Part]:
-    """The few indices of ``axis`` that hold every wrong entry, whatever they are."""
+    """The few indices of ``axis`` that hold every wrong entry, whatever they are: at most
+    FEW, and at most half the axis (4 of 5 wrong is not "a few")."""
     n = errors.shape[axis]
     hit = sorted({int(i) for i in errors.coords[errors.bad, axis]})
-    if 2 <= len(hit) <= FEW and len(hit) < n:
+    if 2 <= len(hit) <= min(FEW, n // 2):
         yield Part(
             _slab(errors, axis, hit),
             f"at indices {', '.join(map(str, hit))} of {name}",
@@ -319,7 +320,9 @@ def _offset_along(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
 def where_wrong(errors: ErrorMap) -> str:
     """What a map shows when no part or factor explains it: how many entries are wrong,
     and the smallest part that holds them all, if any."""
-    count, total = int(errors.bad.sum()), len(errors.bad)
+    count, total = int(errors.bad.sum()), len(errors.probes)
+    if errors.complete:
+        total = int(np.prod(errors.shape))
     if count == 0:
         share = 3 / total  # the rule of three: a 95% bound when none of total is wrong
         return (

@@ -83,3 +83,88 @@ def dropout_backward(dout: Array, cache: Any) -> Array:
 def dropout_backward_unscaled(dout: Array, cache: Any) -> Array:
     """Bug: masks the gradient but forgets the 1/p the forward applied."""
     return dout * (cache > 0)
+
+
+def softmax_forward(x: Array) -> tuple[Array, Array]:
+    """The probabilities of each row of x (N, K); the cache is those probabilities."""
+    exp = np.exp(x - x.max(axis=1, keepdims=True))
+    probs = exp / exp.sum(axis=1, keepdims=True)
+    return probs, probs
+
+
+def softmax_backward(dout: Array, cache: Array) -> Array:
+    """The full Jacobian per row: dx = s * (dout - sum(dout * s))."""
+    probs = cache
+    return probs * (dout - np.sum(dout * probs, axis=1, keepdims=True))
+
+
+@planted_bug("softmax", x="mismatch")
+def softmax_backward_diagonal_only(dout: Array, cache: Array) -> Array:
+    """Bug: keeps only the Jacobian's diagonal s * (1 - s), as for K independent sigmoids;
+    dx is then wrong at every entry, by s_i * sum over j != i of dout_j * s_j."""
+    probs = cache
+    return dout * probs * (1 - probs)
+
+
+def _sandwich_forward(
+    x: Array, w1: Array, b1: Array, w2: Array, b2: Array, sigmoid: bool
+) -> tuple[Array, Any]:
+    """out = act(x @ w1 + b1) @ w2 + b2, act a ReLU or a sigmoid; the cache keeps h."""
+    hidden = x @ w1 + b1
+    h = 1 / (1 + np.exp(-hidden)) if sigmoid else np.maximum(hidden, 0)
+    return h @ w2 + b2, (x, w1, w2, h, sigmoid)
+
+
+def affine_relu_affine_forward(
+    x: Array, w1: Array, b1: Array, w2: Array, b2: Array
+) -> tuple[Array, Any]:
+    """Two affine layers with a ReLU between them: x (N, D), w1 (D, H), w2 (H, M)."""
+    return _sandwich_forward(x, w1, b1, w2, b2, sigmoid=False)
+
+
+def affine_sigmoid_affine_forward(
+    x: Array, w1: Array, b1: Array, w2: Array, b2: Array
+) -> tuple[Array, Any]:
+    """Two affine layers with a sigmoid between them: x (N, D), w1 (D, H), w2 (H, M)."""
+    return _sandwich_forward(x, w1, b1, w2, b2, sigmoid=True)
+
+
+def _sandwich_backward(dout: Array, cache: Any, bug: str = "") -> tuple[Array, ...]:
+    """Gradients of x, w1, b1, w2, b2; ``bug`` plants one of the public variants' mistakes."""
+    x, w1, w2, h, sigmoid = cache
+    dh = dout @ w2.T
+    if bug == "in-place derivative":
+        h *= 1 - h  # the sigmoid's derivative, written over the cached h
+        dhidden = dh * h
+    else:
+        dhidden = dh * (h * (1 - h) if sigmoid else h > 0)
+    # After the derivative, as some write it: the in-place bug's dw2 reads h * (1 - h).
+    dw2 = (x if bug == "x for h" else h).T @ dout
+    dw1 = (h if bug == "h for x" else x).T @ dhidden
+    return dhidden @ w1.T, dw1, dhidden.sum(axis=0), dw2, dout.sum(axis=0)
+
+
+def affine_act_affine_backward(dout: Array, cache: Any) -> tuple[Array, ...]:
+    """Gradients of x, w1, b1, w2 and b2, for either activation."""
+    return _sandwich_backward(dout, cache)
+
+
+@planted_bug("affine relu affine", w2="mismatch")
+def affine_relu_affine_backward_dw2_from_x(dout: Array, cache: Any) -> tuple[Array, ...]:
+    """Bug: dw2 = x.T @ dout, the block's input where the hidden activation h belongs
+    (D == H lets the shapes fit); dw2 is then wrong at every entry."""
+    return _sandwich_backward(dout, cache, bug="x for h")
+
+
+@planted_bug("affine relu affine", w1="mismatch")
+def affine_relu_affine_backward_dw1_from_h(dout: Array, cache: Any) -> tuple[Array, ...]:
+    """Bug: dw1 = h.T @ dhidden, the hidden activation where the input x belongs."""
+    return _sandwich_backward(dout, cache, bug="h for x")
+
+
+@planted_bug("affine sigmoid affine", w2="mismatch")
+def affine_sigmoid_affine_backward_overwrites_h(dout: Array, cache: Any) -> tuple[Array, ...]:
+    """Bug: turns the cached sigmoid output h into its derivative h * (1 - h) in place
+    (cache only: h is the forward's own array), then computes dw2 from it; dw2 is then
+    wrong at every entry, and every other gradient is right."""
+    return _sandwich_backward(dout, cache, bug="in-place derivative")

@@ -47,6 +47,18 @@ def relu_inputs(rng: Rng) -> tuple[Any, ...]:
     return (rng.standard_normal((10, 10)),)
 
 
+def softmax_inputs(rng: Rng) -> tuple[Any, ...]:
+    """x (6, 5): six rows of five class scores."""
+    return (rng.standard_normal((6, 5)),)
+
+
+def sandwich_inputs(rng: Rng) -> tuple[Any, ...]:
+    """N, D, H, M = 8, 5, 5, 3: x (N, D), w1 (D, H), b1 (H,), w2 (H, M), b2 (M,); D == H
+    so that a backward mixing up x and h still returns gradients of the right shapes."""
+    shapes = [(8, 5), (5, 5), (5,), (5, 3), (3,)]
+    return tuple(rng.standard_normal(shape) for shape in shapes)
+
+
 def batchnorm_inputs(rng: Rng) -> tuple[Any, ...]:
     """x (4, 5) with mean 12 and scale 5, gamma and beta (5,), train mode."""
     x = 5 * rng.standard_normal((4, 5)) + 12
@@ -171,6 +183,13 @@ LAYERS: dict[str, LayerCase] = {
         basic.affine_forward, basic.affine_backward_as_dict, affine_inputs
     ),
     "relu": LayerCase(basic.relu_forward, basic.relu_backward, relu_inputs),
+    "softmax": LayerCase(basic.softmax_forward, basic.softmax_backward, softmax_inputs),
+    "affine relu affine": LayerCase(
+        basic.affine_relu_affine_forward, basic.affine_act_affine_backward, sandwich_inputs
+    ),
+    "affine sigmoid affine": LayerCase(
+        basic.affine_sigmoid_affine_forward, basic.affine_act_affine_backward, sandwich_inputs
+    ),
     "batchnorm, step by step": LayerCase(
         norms.batchnorm_forward, norms.batchnorm_backward, batchnorm_inputs
     ),
