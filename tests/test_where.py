@@ -201,3 +201,14 @@ def test_a_missing_gradient_through_the_mean_is_partial_along_the_batch_axis() -
     assert report["x"].diagnosis.kind == "partial", str(report)
     assert "the same at every index of axis 0 (N)" in report["x"].diagnosis.message
     assert "the gradient through the mean" in report["x"].diagnosis.message
+
+
+def test_directions_only_maps_nothing() -> None:
+    loss, w, right = quadratic(400, seed=5)
+    wrong = right * (1 + 0.2 * np.random.default_rng(6).standard_normal(400))
+    mapped = gradcheck.check_gradients(loss, {"w": wrong}, {"w": w})
+    plain = gradcheck.check_gradients(loss, {"w": wrong}, {"w": w}, entries=0)
+    assert plain["w"].outcome == mapped["w"].outcome == "failed"
+    assert "error map" in mapped["w"].diagnosis.message
+    assert "error map" not in plain["w"].diagnosis.message
+    assert plain.loss_calls < mapped.loss_calls

@@ -103,8 +103,11 @@ def check_gradients(
             magnitude from [0.5, 1.5] per entry, times the entry's scale).
         entries: single entries per larger parameter: the largest gradient entry is
             always probed; random ones make up the rest only when a probe of that
-            parameter failed, so that the report can point at an index. ``0`` probes
-            directions only.
+            parameter failed, so that the report can point at an index. After a failure
+            that no scale, sign or transpose explains, an error map of 48 random entries
+            (and halving the rest when few of them are wrong) says where the gradient is
+            wrong; the message says how many loss calls it took. ``0`` probes directions
+            only, and maps nothing.
         seed: seeds the random directions and entries: the same seed gives the same report.
             ``None`` draws a fresh seed (recorded in ``report.seed``).
         inplace: force (``True``) or forbid (``False``) calling the loss in place; ``None``

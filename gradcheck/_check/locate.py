@@ -62,10 +62,10 @@ class Mapper:
         found = sample + halved if exhaustive else sample
         mapped = sum(p.entry is not None for p in found)
         how = (
-            f"{mapped} entries probed and the rest halved"
-            if exhaustive
-            else f"all {mapped} entries probed"
+            f"all {mapped} entries probed"
             if mapped == array.size
+            else f"{mapped} entries probed and the rest halved"
+            if exhaustive
             else f"{mapped} entries sampled" + _found(halved)
         )
         calls = budget.calls() - start
