@@ -212,3 +212,19 @@ def test_directions_only_maps_nothing() -> None:
     assert "error map" in mapped["w"].diagnosis.message
     assert "error map" not in plain["w"].diagnosis.message
     assert plain.loss_calls < mapped.loss_calls
+
+
+def test_one_unit_of_a_large_weight_is_found_by_halving_its_slices() -> None:
+    rng = np.random.default_rng(0)
+    c, w = rng.uniform(0.5, 2.0, (30, 50)), rng.standard_normal((30, 50))
+
+    def loss(p: dict[str, Array]) -> float:
+        return float(np.sum(c * p["W"] ** 2) / 2)
+
+    wrong = c * w
+    wrong[:, 40] = 0.0  # hidden unit 40's column never written: 30 wrong entries
+    report = gradcheck.check_gradients(loss, {"W": wrong}, {"W": w}, axes={"W": "D H"})
+    message = report["W"].diagnosis.message
+    assert report["W"].diagnosis.kind == "confined", str(report)
+    assert "dW is wrong only at index 40 of axis 1 (H), and right everywhere else" in message
+    assert "then halving the slices along axis 1" in message

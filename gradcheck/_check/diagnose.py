@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check.errormap import Words, error_map, rearranged
+from gradcheck._check.errormap import ErrorMap, Words, error_map, rearranged
 from gradcheck._check.fit import (
     Fit,
     all_pass,
@@ -255,11 +255,13 @@ def diagnose_values(
     axes: tuple[str, ...] | None = None,
     mapped: str = "",
     exhaustive: bool = False,
+    slices: tuple[int, list[int]] | None = None,
 ) -> Diagnosis:
     """Diagnose a gradient of the right shape that failed at least one probe. ``axes``
     names the parameter's axes (from annotations); ``mapped`` says what mapping its
     entries cost, when that took extra loss calls; ``exhaustive``: every entry not probed
-    is known right (halving covered it)."""
+    is known right (halving covered it); ``slices``: the indices of one axis that halving
+    over whole slices found every error in."""
     if not any(p.loss_moved for p in probes):
         return _loss_never_moved(name)
     if not np.any(grad64):
@@ -298,6 +300,11 @@ def diagnose_values(
         for kind, words in readings:
             if words is not None:
                 return Diagnosis(kind, None, words(grad_label(name)) + mapped)
+    if slices is not None:
+        sliced = ErrorMap(param_shape, {}, axes, slices=(slices[0], tuple(slices[1])))
+        words = confined(sliced)
+        if words is not None:
+            return Diagnosis("confined", None, words(grad_label(name)) + mapped)
     worst = max(decided or probes, key=lambda p: p.verdicts["given"].ratio)
     shown = None if errors is None else where_wrong(errors)
     return _mismatch(name, worst, shown, mapped)

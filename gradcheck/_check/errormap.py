@@ -2,10 +2,10 @@
 rearranged (axes permuted, flipped, shifted by one, two blocks or two entries exchanged).
 
 A map is complete for a parameter probed entry by entry; for a larger one it holds the
-entries sampled after a failure (``plan.Planner.mapping_lines``). Used only after a
-failure that no scale, sign or transpose explains; ``parts.py`` reads the part of the
-tensor the error is confined to. docs/reference/report.md says which mistakes give which
-words.
+entries sampled after a failure, and is complete again when halving found every wrong
+entry (``locate.py``). Used only after a failure that no scale, sign or transpose
+explains; ``parts.py`` reads the part of the tensor the error is confined to.
+docs/reference/report.md says which mistakes give which words.
 """
 
 from __future__ import annotations
@@ -46,11 +46,15 @@ class ErrorMap:
     axes: tuple[str, ...] | None = None
     #: Every entry not in ``probes`` is known right (halving covered it, locate.py).
     right_elsewhere: bool = False
+    #: (axis, indices): halving over whole slices found every error in these indices of
+    #: this axis and none elsewhere; the map then has one entry per index of the axis.
+    slices: tuple[int, tuple[int, ...]] | None = None
 
     @property
     def complete(self) -> bool:
         """Whether every entry is known, probed or covered (else the map is a sample)."""
-        return self.right_elsewhere or len(self.probes) == int(np.prod(self.shape))
+        known = self.right_elsewhere or self.slices is not None
+        return known or len(self.probes) == int(np.prod(self.shape))
 
     @functools.cached_property
     def telling(self) -> dict[tuple[int, ...], Probe]:
@@ -68,6 +72,11 @@ class ErrorMap:
     def coords(self) -> NDArray[np.intp]:
         """The telling entries, one row of indices each, then (when right elsewhere) every
         entry not probed."""
+        if self.slices is not None:  # one entry per slice: its index there, 0 elsewhere
+            axis = self.slices[0]
+            rows = np.zeros((self.shape[axis], len(self.shape)), dtype=np.intp)
+            rows[:, axis] = np.arange(self.shape[axis])
+            return rows
         known = list(self.telling)
         if self.right_elsewhere:
             seen = set(self.probes)
@@ -77,6 +86,8 @@ class ErrorMap:
     @functools.cached_property
     def bad(self) -> NDArray[np.bool_]:
         """Per row of ``coords``: the gradient as given disagrees there."""
+        if self.slices is not None:
+            return np.isin(np.arange(self.shape[self.slices[0]]), self.slices[1])
         wrong = [not p.verdicts["given"].passed for p in self.telling.values()]
         return np.array(wrong + [False] * (len(self.coords) - len(wrong)), dtype=bool)
 

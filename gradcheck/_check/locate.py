@@ -20,7 +20,8 @@ from gradcheck._numerics.probe import Line, Probe, Prober
 from gradcheck._numerics.scales import entry_scales
 
 #: Halving stops after this many probes (a few wrong entries take about 2·log2(size)
-#: each; more than FEW of them are no longer "a few").
+#: each; more than FEW of them are no longer "a few"); over the slices of one axis, after a
+#: quarter of that.
 MAX_HALVINGS = 96
 
 
@@ -32,6 +33,9 @@ class Map:
     probes: list[Probe]
     exhaustive: bool
     words: str
+    #: Halving over whole slices found the error in these indices of this axis, and every
+    #: other slice right (when halving single entries could not finish).
+    slices: tuple[int, list[int]] | None = None
 
 
 @dataclass
@@ -50,11 +54,14 @@ class Mapper:
         check)."""
         start, cut, exhaustive = budget.calls(), "", False
         sample, halved = list(probes), list[Probe]()
+        slices: tuple[int, list[int]] | None = None
         try:
             for line in self.planner.mapping_lines(index, array, probes, self.scale):
                 sample.extend(self.prober.probe(line, self.readings, self.eps, self.scale))
             if sum(_fails(p) is True for p in sample if p.entry is not None) < MAP_SPARSE:
                 exhaustive = self._halve(index, array, sample, halved)
+                if not exhaustive:
+                    slices = self._slices(index, array)
         except budget.BudgetSpent as spent:
             cut, exhaustive = f", cut short: {spent.budget} ran out", False
         # Unless halving finished, the entries it found are no random sample: read with the
@@ -68,8 +75,37 @@ class Mapper:
             if exhaustive
             else f"{mapped} entries sampled" + _found(halved)
         )
+        if slices is not None:
+            how += f", then halving the slices along axis {slices[0]}"
         calls = budget.calls() - start
-        return Map(found, exhaustive, f" (the error map: {how}, {calls} more loss calls{cut})")
+        words = f" (the error map: {how}, {calls} more loss calls{cut})"
+        return Map(found, exhaustive, words, slices)
+
+    def _slices(self, index: int, array: NDArray[np.float64]) -> tuple[int, list[int]] | None:
+        """Halving again, over whole slices of one axis at a time (a direction moving every
+        entry whose index along the axis is in a set): the first axis along which at most
+        FEW slices hold every error, all the others passing; None if no axis does."""
+        scales = entry_scales(array, self.scale)
+        for axis, size in enumerate(array.shape):
+            if array.ndim < 2 or size < 2:
+                continue
+
+            def fails(group: NDArray[np.intp], axis: int = axis) -> bool | None:
+                mask = np.zeros(array.shape[axis])
+                mask[group] = 1.0
+                where = [1] * array.ndim
+                where[axis] = array.shape[axis]
+                weights = random_weights(self.planner.rng, array.shape) * scales
+                line = Line.along(index, weights * mask.reshape(where), random_signs=True)
+                verdicts = [
+                    _fails(p) for p in self.prober.probe(line, self.readings, self.eps, self.scale)
+                ]
+                return None if None in verdicts else any(verdicts)
+
+            found = halve(np.arange(size), fails, MAX_HALVINGS // 4)
+            if found and len(found) < size:
+                return axis, found
+        return None
 
     def _halve(
         self, index: int, array: NDArray[np.float64], sample: list[Probe], found: list[Probe]
@@ -97,7 +133,7 @@ class Mapper:
             verdicts = [_fails(p) for p in probes]
             return None if None in verdicts else any(verdicts)
 
-        return len(rest) == 0 or halve(rest, fails)
+        return len(rest) == 0 or halve(rest, fails) is not None
 
 
 def _found(probes: list[Probe]) -> str:
@@ -113,27 +149,31 @@ def _fails(probe: Probe) -> bool | None:
     return None if probe.inconclusive else not probe.verdicts["given"].passed
 
 
-def halve(group: NDArray[np.intp], fails: Callable[[NDArray[np.intp]], bool | None]) -> bool:
-    """Group testing: whether ``fails`` located every failing entry of ``group`` (at most
-    FEW of them, within MAX_HALVINGS calls). A failing group whose first half passes has
-    its error in the second half, which then needs no probe of its own (unless it is a
-    single entry, whose probe the map needs)."""
+def halve(
+    group: NDArray[np.intp],
+    fails: Callable[[NDArray[np.intp]], bool | None],
+    budget_probes: int = MAX_HALVINGS,
+) -> list[int] | None:
+    """Group testing: the failing members of ``group`` that ``fails`` located (at most FEW,
+    within ``budget_probes`` calls), or None if it could not finish. A failing group whose
+    first half passes has its error in the second half, which then needs no probe of its
+    own (unless it is a single member, whose own probe the map needs)."""
     first = fails(group)
     if first is None:
-        return False
-    failing, wrong, left_to_spend = ([group] if first else []), 0, MAX_HALVINGS
+        return None
+    failing, found, left_to_spend = ([group] if first else []), list[int](), budget_probes
     while failing:
         part = failing.pop()
         if len(part) == 1:
-            wrong += 1  # its entry probe failed: one of the wrong entries
-            if wrong > FEW:
-                return False
+            found.append(int(part[0]))  # its own probe failed: one of the wrong members
+            if len(found) > FEW:
+                return None
             continue
         left, right = part[: len(part) // 2], part[len(part) // 2 :]
         in_left = fails(left)
         in_right = fails(right) if in_left or len(right) == 1 else True
         left_to_spend -= 2
         if in_left is None or in_right is None or not (in_left or in_right) or left_to_spend < 0:
-            return False  # undecided, or the error too small to find in either half
+            return None  # undecided, or the error too small to find in either half
         failing += [half for half, bad in ((left, in_left), (right, in_right)) if bad]
-    return True
+    return sorted(found)

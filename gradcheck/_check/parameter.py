@@ -95,7 +95,11 @@ class ParameterChecker:
             mapper = Mapper(self.prober, self.planner, readings, eps, scale)
             mapped = mapper.map(index, array, probes)
             evidence = dataclasses.replace(
-                evidence, direct=mapped.probes, exhaustive=mapped.exhaustive, mapped=mapped.words
+                evidence,
+                direct=mapped.probes,
+                exhaustive=mapped.exhaustive,
+                mapped=mapped.words,
+                slices=mapped.slices,
             )
             outcome = verdict(evidence, self.blurred_by)
         return outcome

@@ -51,7 +51,8 @@ def confined(errors: ErrorMap) -> Words | None:
         return None
     part = _smallest(errors, telling=True)
     if part is None:
-        return _few(errors) if errors.complete and wrong <= FEW else None
+        listable = errors.complete and errors.slices is None  # slices' entries stand in
+        return _few(errors) if listable and wrong <= FEW else None
     return lambda label: (
         f"{label} is wrong only {part.words}{_sampled(errors)}, and right everywhere else: "
         f"{part.cause}"

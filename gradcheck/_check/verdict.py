@@ -41,6 +41,8 @@ class Evidence:
     mapped: str = ""
     #: Halving covered every entry not probed one by one: those are all right.
     exhaustive: bool = False
+    #: (axis, indices): halving over whole slices found every error there (locate.Map).
+    slices: tuple[int, list[int]] | None = None
 
 
 @dataclass
@@ -112,7 +114,7 @@ def _diagnosis(e: Evidence, primary: str) -> Diagnosis:
             return diagnose.swapped(e.name, other, e.shape, e.grad_shape)
     if e.slip is None:
         return diagnose.diagnose_values(
-            e.name, e.shape, probes, e.grad64, e.axes, e.mapped, e.exhaustive
+            e.name, e.shape, probes, e.grad64, e.axes, e.mapped, e.exhaustive, e.slices
         )
     if e.slip == "transposed" and all_pass(probes, "transposed"):
         return diagnose.transposed(e.name, e.shape, e.grad_shape)
