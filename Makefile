@@ -60,11 +60,12 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_all.py
 
-# Verdict sweeps (not part of test; about 3 minutes): correct gradients of the reference nets
+# Verdict sweeps (not part of test; about 8 minutes, most of it the error maps of the 760
+# multi-parameter bugs): correct gradients of the reference nets
 # in float64, float32 and float16 (508 checks; float16 on a subset, its gradients given both as
 # arrays and as a function), counting false alarms and unchecked (inconclusive) parameters;
 # 248 checks of one-parameter bugs (64 float16 bugs, both ways) and 760 of bugs in two or
-# three parameters at once, each caught, inconclusive or missed. Then the diagnoses (about 10
+# three parameters at once, each caught, inconclusive or missed. Then the diagnoses (about 15
 # s): of every gradient that fails on the float64 one-parameter bugs and the test layers'
 # planted bugs, how many end as a plain "mismatch" and which diagnoses contradict the known
 # cause (--gradcheck DIR measures an older gradcheck on the same mutants). They print their
