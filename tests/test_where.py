@@ -173,6 +173,19 @@ def test_axes_names_must_fit_the_parameters() -> None:
     assert gradcheck.check_gradients(loss, grads, params, axes={"w": ("rows", "cols")}).passed
 
 
+def test_check_layer_takes_axes_given_over_its_annotations() -> None:
+    inputs = rnn_inputs(0)
+    wrong = recurrent.rnn_backward_no_carry
+    report = gradcheck.check_layer(rnn_forward, wrong, *inputs, axes={"x": "batch time feature"})
+    assert "of axis 1 (time) (all but the last index)" in report["x"].diagnosis.message
+    assert (
+        "axis 1 (T)"
+        in gradcheck.check_layer(rnn_forward, wrong, *inputs, axes=None)["x"].diagnosis.message
+    )
+    with pytest.raises(TypeError, match="mapping of parameter name"):
+        gradcheck.check_layer(rnn_forward, wrong, *inputs, axes="N T D")
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_many_scattered_wrong_entries_are_listed_as_found_not_given_a_part(seed: int) -> None:
     loss, w, right = quadratic(2000, seed=seed)
@@ -228,3 +241,22 @@ def test_one_unit_of_a_large_weight_is_found_by_halving_its_slices() -> None:
     assert report["W"].diagnosis.kind == "confined", str(report)
     assert "dW is wrong only at index 40 of axis 1 (H), and right everywhere else" in message
     assert "then halving the slices along axis 1" in message
+
+
+def test_two_entries_swapped_among_kinks_are_never_given_a_part_or_a_factor() -> None:
+    """The forum net at h = 1,000: halving W1 (2, 1000) meets ReLU kinks and cannot
+    finish, and the sample holds neither swapped entry. Nothing may then be named: not a
+    factor that 'fits' a map with no wrong entry, not row 0 (half the tensor)."""
+    from reference_nets.data import spiral
+    from reference_nets.two_layer_relu import row_major as net
+
+    rng = np.random.default_rng(0)
+    x, y = spiral(400, 2, noise=0.5, rng=rng, layout="row_major")
+    params = net.init_params(d_in=2, hidden=1000, classes=2, rng=rng)
+    grads = net.gradients(params, x, y, 0.0)
+    flat = grads["W1"].reshape(-1)
+    i, j = (int(k) for k in np.random.default_rng(102).choice(flat.size, 2, replace=False))
+    flat[i], flat[j] = flat[j], flat[i]
+    report = gradcheck.check_gradients(net.loss, grads, params, args=(x, y), seed=2)
+    assert report["W1"].outcome == "failed"
+    assert report["W1"].diagnosis.kind in ("rearranged", "mismatch"), str(report)

@@ -92,7 +92,9 @@ def check_layer(
     checked_names = [calls.names[i] for i in calls.checked]
     ndims = {calls.names[i]: calls.snapshots[i].ndim for i in calls.checked}
     annotated = {n: a for n, a in axis_names(forward).items() if len(a) == ndims.get(n)}
-    check_options["axes"] = {**annotated, **check_options.get("axes", {})}
+    given = check_options.get("axes")  # not a mapping: check_gradients says what is wrong
+    if given is None or isinstance(given, Mapping):
+        check_options["axes"] = {**annotated, **(given or {})}
     report = check_gradients(
         loss,
         _gradients(calls, returned),

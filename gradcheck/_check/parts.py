@@ -244,7 +244,7 @@ def _overlaps(errors: ErrorMap) -> Iterator[Part]:
 def partial(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:
     """A factor per index of one axis, or an amount the same along one axis, that makes
     the gradient match every mapped entry."""
-    if not errors.sharp:
+    if not errors.sharp or not errors.bad.any():  # nothing wrong in the map: nothing to fit
         return None
     return _per_slice_factor(grad, errors) or _offset_along(grad, errors)
 
