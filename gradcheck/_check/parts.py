@@ -1,8 +1,8 @@
 """Read an error map: the part of the tensor a gradient is wrong in (``confined``), a
-factor that differs from slice to slice (``partial``), or, when neither fits, what the map
-shows in words. docs/reference/report.md, "confined" and "partial", says which mistakes
-give which words, and docs/how-it-decides.md, "Where a gradient is wrong", why a part
-named from a sample is not a coincidence.
+factor that differs from slice to slice or an amount the same along an axis (``partial``),
+or, when neither fits, what the map shows in words. docs/reference/report.md, "confined"
+and "partial", says which mistakes give which words, and docs/how-it-decides.md, "Where a
+gradient is wrong", why a part named from a sample is not a coincidence.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from numpy.typing import NDArray
 
 from gradcheck._check.errormap import ErrorMap, Words
 
-#: The chance of naming a part by coincidence, over every part tried: a part is named from
-#: a sample only if that many wrong entries would fall inside it at random with at most
-#: ALPHA / (parts tried) probability (a Bonferroni bound over a hypergeometric draw).
+#: The chance of naming a part by coincidence, over every part tried: a part that is not
+#: exactly the wrong entries of a complete map (always so for a sample) is named only if
+#: that many wrong entries would fall inside it at random with at most ALPHA / (parts
+#: tried) probability (a Bonferroni bound over a hypergeometric draw).
 ALPHA = 0.01
 #: Equal blocks a stacked parameter is cut into, at most (an LSTM stacks 4 gates).
 MAX_BLOCKS = 8
@@ -281,6 +282,7 @@ def _slice_factors(errors: ErrorMap, axis: int) -> NDArray[np.float64] | None:
     if any(len(r) < 2 for r in ratios):
         return None
     factors = np.array([float(np.median(r)) for r in ratios])
+    # Factors equal to 0.1% are one factor, which scaled would have fitted: not this story.
     if np.any(factors == 0) or np.ptp(factors) <= 1e-3 * np.abs(factors).max():
         return None
     return factors
