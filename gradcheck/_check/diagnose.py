@@ -29,6 +29,7 @@ from gradcheck._check.fit import (
     fit_factor,
     fit_regularisation,
 )
+from gradcheck._check.locate import Map
 from gradcheck._check.parts import confined, partial, where_wrong
 from gradcheck._check.report import Diagnosis, DiagnosisKind, ParameterResult
 from gradcheck._numerics.probe import Probe
@@ -253,15 +254,11 @@ def diagnose_values(
     probes: Sequence[Probe],
     grad64: NDArray[np.float64],
     axes: tuple[str, ...] | None = None,
-    mapped: str = "",
-    exhaustive: bool = False,
-    slices: tuple[int, list[int]] | None = None,
+    mapped: Map | None = None,
 ) -> Diagnosis:
     """Diagnose a gradient of the right shape that failed at least one probe. ``axes``
-    names the parameter's axes (from annotations); ``mapped`` says what mapping its
-    entries cost, when that took extra loss calls; ``exhaustive``: every entry not probed
-    is known right (halving covered it); ``slices``: the indices of one axis that halving
-    over whole slices found every error in."""
+    names the parameter's axes (from annotations); ``mapped`` is the error map probed
+    after a first failure with no pattern, if any (its probes are among ``probes``)."""
     if not any(p.loss_moved for p in probes):
         return _loss_never_moved(name)
     if not np.any(grad64):
@@ -290,6 +287,8 @@ def diagnose_values(
         return regularisation(name, regularised.value)
     # Last, from the error map: a sign or a scale is the likelier story when both fit (a
     # two-entry gradient [a, -a] flipped is also negated).
+    exhaustive = mapped is not None and mapped.exhaustive
+    cost = "" if mapped is None else mapped.words
     errors = error_map(param_shape, probes, axes, exhaustive)
     if errors is not None:
         readings: list[tuple[DiagnosisKind, Words | None]] = [
@@ -299,15 +298,15 @@ def diagnose_values(
         ]
         for kind, words in readings:
             if words is not None:
-                return Diagnosis(kind, None, words(grad_label(name)) + mapped)
-    if slices is not None:
-        sliced = ErrorMap(param_shape, {}, axes, slices=(slices[0], tuple(slices[1])))
-        words = confined(sliced)
+                return Diagnosis(kind, None, words(grad_label(name)) + cost)
+    if mapped is not None and mapped.slices is not None:
+        axis, indices = mapped.slices
+        words = confined(ErrorMap(param_shape, {}, axes, slices=(axis, tuple(indices))))
         if words is not None:
-            return Diagnosis("confined", None, words(grad_label(name)) + mapped)
+            return Diagnosis("confined", None, words(grad_label(name)) + cost)
     worst = max(decided or probes, key=lambda p: p.verdicts["given"].ratio)
     shown = None if errors is None else where_wrong(errors)
-    return _mismatch(name, worst, shown, mapped)
+    return _mismatch(name, worst, shown, cost)
 
 
 #: A gradient at most this fraction of the finite differences at every probe is called

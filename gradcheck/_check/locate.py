@@ -100,12 +100,7 @@ class Mapper:
                 mask[group] = 1.0
                 where = [1] * array.ndim
                 where[axis] = array.shape[axis]
-                weights = random_weights(self.planner.rng, array.shape) * scales
-                line = Line.along(index, weights * mask.reshape(where), random_signs=True)
-                verdicts = [
-                    _fails(p) for p in self.prober.probe(line, self.readings, self.eps, self.scale)
-                ]
-                return None if None in verdicts else any(verdicts)
+                return _verdict(self._masked(index, array, scales, mask.reshape(where)))
 
             found = halve(np.arange(size), fails, MAX_HALVINGS // 4)
             if found and len(found) * SLICES_PER_PART <= size:
@@ -129,16 +124,25 @@ class Mapper:
                 line = Line.through_entry(index, entry, float(scales[entry]))
                 probes = self.prober.probe(line, self.readings, self.eps, self.scale)
                 found.extend(probes)
-            else:
-                mask = np.zeros(array.size)
-                mask[group] = 1.0
-                weights = random_weights(self.planner.rng, array.shape) * scales
-                line = Line.along(index, weights * mask.reshape(array.shape), random_signs=True)
-                probes = self.prober.probe(line, self.readings, self.eps, self.scale)
-            verdicts = [_fails(p) for p in probes]
-            return None if None in verdicts else any(verdicts)
+                return _verdict(probes)
+            mask = np.zeros(array.size)
+            mask[group] = 1.0
+            return _verdict(self._masked(index, array, scales, mask.reshape(array.shape)))
 
         return len(rest) == 0 or halve(rest, fails) is not None
+
+    def _masked(
+        self,
+        index: int,
+        array: NDArray[np.float64],
+        scales: NDArray[np.float64],
+        mask: NDArray[np.float64],
+    ) -> list[Probe]:
+        """One group of halving: a random direction over the entries where ``mask``
+        (broadcast to the parameter's shape) is 1."""
+        weights = random_weights(self.planner.rng, array.shape) * scales
+        line = Line.along(index, weights * mask, random_signs=True)
+        return self.prober.probe(line, self.readings, self.eps, self.scale)
 
 
 def _found(probes: list[Probe]) -> str:
@@ -148,6 +152,12 @@ def _found(probes: list[Probe]) -> str:
         return ""
     shown = ", ".join(str(list(e)) for e in wrong[:3]) + (", ..." if len(wrong) > 3 else "")
     return f"; halving found {len(wrong)} wrong entries ({shown}) before it stopped"
+
+
+def _verdict(probes: list[Probe]) -> bool | None:
+    """A group's verdict: None if a probe of it could not decide, else whether one failed."""
+    verdicts = [_fails(p) for p in probes]
+    return None if None in verdicts else any(verdicts)
 
 
 def _fails(probe: Probe) -> bool | None:

@@ -89,20 +89,20 @@ class ParameterChecker:
         )
         outcome = verdict(evidence, self.blurred_by)
         if _worth_mapping(outcome, evidence, self.planner.options.entries):
-            array = self.evaluator.snapshots[index]
-            scale = param_scale(array, self.global_scale)
-            eps = max(gradient_eps(grad), self.grad_eps[index])
-            mapper = Mapper(self.prober, self.planner, readings, eps, scale)
-            mapped = mapper.map(index, array, probes)
-            evidence = dataclasses.replace(
-                evidence,
-                direct=mapped.probes,
-                exhaustive=mapped.exhaustive,
-                mapped=mapped.words,
-                slices=mapped.slices,
+            array, scale, eps = self._settings(index, grad)
+            mapped = Mapper(self.prober, self.planner, readings, eps, scale).map(
+                index, array, probes
             )
+            evidence = dataclasses.replace(evidence, direct=mapped.probes, mapped=mapped)
             outcome = verdict(evidence, self.blurred_by)
         return outcome
+
+    def _settings(self, index: int, grad: NDArray[Any]) -> tuple[NDArray[Any], float, float]:
+        """Parameter ``index`` at x, its step scale, and the precision its gradient was
+        computed in: what every probe through it needs."""
+        array = self.evaluator.snapshots[index]
+        eps = max(gradient_eps(grad), self.grad_eps[index])
+        return array, param_scale(array, self.global_scale), eps
 
     def _given_for_others(
         self, index: int, shape: tuple[int, ...]
@@ -121,11 +121,9 @@ class ParameterChecker:
     ) -> list[Probe]:
         """The planned lines; after a failure, random entries to say where; in place of each
         direction that could not decide, random entries."""
-        array = self.evaluator.snapshots[index]
+        array, scale, eps = self._settings(index, grad)
         if not readings or not array.size:
             return []
-        scale = param_scale(array, self.global_scale)
-        eps = max(gradient_eps(grad), self.grad_eps[index])
         primary = next(iter(readings))
         lines = self.planner.first_lines(
             index,

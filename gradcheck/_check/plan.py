@@ -75,17 +75,21 @@ class Planner:
     ) -> list[Line]:
         """After a failure, random entries to say where: as many as make ``entries``
         entries probed in all."""
-        probed = _entries(probes)
-        chosen = self.random_entries(array, self.options.entries - len(probed), probed)
-        return self._through(param, array, chosen, scale)
+        return self._entries_up_to(self.options.entries, param, array, probes, scale)
 
     def mapping_lines(
         self, param: int, array: NDArray[Any], probes: list[Probe], scale: float
     ) -> list[Line]:
         """After a failure no scale, sign or transpose explains, random entries to map
         where the gradient is wrong: as many as make MAP_ENTRIES entries probed in all."""
+        return self._entries_up_to(MAP_ENTRIES, param, array, probes, scale)
+
+    def _entries_up_to(
+        self, total: int, param: int, array: NDArray[Any], probes: list[Probe], scale: float
+    ) -> list[Line]:
+        """Random entries not probed yet, as many as make ``total`` entries probed in all."""
         probed = _entries(probes)
-        chosen = self.random_entries(array, MAP_ENTRIES - len(probed), probed)
+        chosen = self.random_entries(array, total - len(probed), probed)
         return self._through(param, array, chosen, scale)
 
     def replacing_lines(

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from gradcheck._check import diagnose, unchecked
 from gradcheck._check.fit import Fit, all_pass, conclusive, fit_factor
+from gradcheck._check.locate import Map
 from gradcheck._check.report import Diagnosis, Outcome, ParameterResult
 from gradcheck._check.unchecked import Blur
 from gradcheck._numerics.probe import Probe
@@ -37,12 +38,8 @@ class Evidence:
     typical: float = 0.0
     #: The parameter's axis names, when annotations (or ``axes=``) give them.
     axes: tuple[str, ...] | None = None
-    #: What mapping its entries after a failure cost, in words ("" when nothing extra).
-    mapped: str = ""
-    #: Halving covered every entry not probed one by one: those are all right.
-    exhaustive: bool = False
-    #: (axis, indices): halving over whole slices found every error there (locate.Map).
-    slices: tuple[int, list[int]] | None = None
+    #: The error map probed after a failure with no pattern (its probes are in ``direct``).
+    mapped: Map | None = None
 
 
 @dataclass
@@ -113,9 +110,7 @@ def _diagnosis(e: Evidence, primary: str) -> Diagnosis:
             other = reading.removeprefix(SWAPPED_PREFIX)
             return diagnose.swapped(e.name, other, e.shape, e.grad_shape)
     if e.slip is None:
-        return diagnose.diagnose_values(
-            e.name, e.shape, probes, e.grad64, e.axes, e.mapped, e.exhaustive, e.slices
-        )
+        return diagnose.diagnose_values(e.name, e.shape, probes, e.grad64, e.axes, e.mapped)
     if e.slip == "transposed" and all_pass(probes, "transposed"):
         return diagnose.transposed(e.name, e.shape, e.grad_shape)
     return diagnose.shape(e.name, e.shape, e.grad_shape, primary, all_pass(probes, primary))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from tests.layers.planted import planted_bug
+from tests.layers.planted import Wrong, planted_bug
 
 Array = np.ndarray
 
@@ -220,20 +221,24 @@ def lstm_step_backward_gates_swapped(
     return _lstm_step_backward(dnext_h, dnext_c, cache, gate_order="fiog")
 
 
-@planted_bug(
-    "lstm step",
-    "lstm step, H = 2",
-    x="mismatch",
-    prev_h="mismatch",
-    Wx="confined",
-    Wh="confined",
-    b="confined",
-    where={
-        "Wx": "block 3 of 4 equal blocks along axis 1",
-        "Wh": "block 3 of 4 equal blocks along axis 1",
-        "b": "block 3 of 4 equal blocks along axis 0",
-    },
-)
+def _one_gate_wrong(block: int) -> Callable[[Wrong], Wrong]:
+    """The registration of a step whose gate ``block`` (1 to 4) has the wrong derivative:
+    dWx, dWh and db wrong only in that gate's block of their last axis, dx and dprev_h
+    everywhere (both step cases, H = 6 and H = 2)."""
+    words = f"block {block} of 4 equal blocks along axis"
+    return planted_bug(
+        "lstm step",
+        "lstm step, H = 2",
+        x="mismatch",
+        prev_h="mismatch",
+        Wx="confined",
+        Wh="confined",
+        b="confined",
+        where={"Wx": f"{words} 1", "Wh": f"{words} 1", "b": f"{words} 0"},
+    )
+
+
+@_one_gate_wrong(3)
 def lstm_step_backward_output_gate_tanh_slope(
     dnext_h: Array, dnext_c: Array, cache: Any
 ) -> tuple[Array, ...]:
@@ -243,20 +248,7 @@ def lstm_step_backward_output_gate_tanh_slope(
     return _lstm_step_backward(dnext_h, dnext_c, cache, bug="tanh slope for output gate")
 
 
-@planted_bug(
-    "lstm step",
-    "lstm step, H = 2",
-    x="mismatch",
-    prev_h="mismatch",
-    Wx="confined",
-    Wh="confined",
-    b="confined",
-    where={
-        "Wx": "block 2 of 4 equal blocks along axis 1",
-        "Wh": "block 2 of 4 equal blocks along axis 1",
-        "b": "block 2 of 4 equal blocks along axis 0",
-    },
-)
+@_one_gate_wrong(2)
 def lstm_step_backward_forget_slope_of_input_gate(
     dnext_h: Array, dnext_c: Array, cache: Any
 ) -> tuple[Array, ...]:
