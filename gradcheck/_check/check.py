@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check import budget, diagnose, notes, unchecked
+from gradcheck._check import budget, diagnose, notes, unchecked, upstream
 from gradcheck._check.before import refuse_nonfinite, refuse_swapped_names
 from gradcheck._check.evaluate import Evaluator, wants_params
 from gradcheck._check.inputs import (
@@ -203,8 +203,11 @@ class _Check:
                 budget.finished(name)  # the progress display's count
         except budget.BudgetSpent as spent:  # the parameters not finished: never passed
             return _ran_out(self, spent, outcomes, grad_arrays, f0)
-        results = _gathered(self, outcomes)
-        return self.report(self.clean(results, f0), settings.sigma)
+        results = self.clean(_gathered(self, outcomes), f0)
+        # Step 5 across parameters: a gradient wrong only as its partner's is (upstream.py).
+        results, cut = upstream.relate(results, checker)
+        self.notes.extend([cut] if cut else [])
+        return self.report(results, settings.sigma)
 
     def clean(self, results: list[ParameterResult], f0: float) -> list[ParameterResult]:
         """Step 5, for the whole check: failures that say nothing. While the loss wrote into

@@ -104,6 +104,15 @@ class ParameterChecker:
         eps = max(gradient_eps(grad), self.grad_eps[index])
         return array, param_scale(array, self.global_scale), eps
 
+    def line_settings(self, index: int) -> tuple[NDArray[Any], float, float, NDArray[np.float64]]:
+        """What a probe of parameter ``index`` along any line needs: its array at x, step
+        scale and gradient precision (``_settings``), and its gradient in float64 (the
+        parameter must have a finite gradient)."""
+        grad = self.grads[index]
+        assert grad is not None
+        assert index in self._finite
+        return (*self._settings(index, grad), self._finite[index])
+
     def _given_for_others(
         self, index: int, shape: tuple[int, ...]
     ) -> dict[str, NDArray[np.float64]]:

@@ -28,6 +28,7 @@ DiagnosisKind = Literal[
     "rearranged",
     "confined",
     "partial",
+    "upstream",
     "quantised",
     "mismatch",
 ]
@@ -53,7 +54,9 @@ class Diagnosis:
             ``"mutated"``, ``"swapped"`` (it is another parameter's gradient),
             ``"rearranged"`` (its axes permuted, flipped or shifted by one, two blocks or
             two entries exchanged), ``"confined"`` (wrong only in a part of the tensor the
-            message names), ``"partial"`` (right up to a factor per slice) or
+            message names), ``"partial"`` (right up to a factor per slice),
+            ``"upstream"`` (wrong at every entry, but as another parameter's gradient is:
+            the gradient both are computed from is wrong, upstream of them) or
             ``"mismatch"`` (none of these). docs/reference/report.md describes each.
         factor: for ``"scaled"`` and ``"negated"``, analytic / numeric (``13.0`` when a
             ``1/N`` with ``N = 13`` is missing, ``-1.0`` for a flipped sign); for

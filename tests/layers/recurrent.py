@@ -88,14 +88,19 @@ def rnn_backward_dWh_assigned(dh: Array, cache: Any) -> tuple[Array, ...]:
     "rnn",
     x="confined",
     h0="mismatch",
-    Wx="mismatch",
+    Wx="upstream",
     Wh="mismatch",
-    b="mismatch",
-    where={"x": "indices 0 to 8 of axis 1 (all but the last index)"},
+    b="upstream",
+    where={
+        "x": "indices 0 to 8 of axis 1 (all but the last index)",
+        "Wx": "the gradient of x·Wx would",
+        "b": "the gradient of x·Wx + b would",
+    },
 )
 def rnn_backward_no_carry(dh: Array, cache: Any) -> tuple[Array, ...]:
     """Bug: each step sees only dh[:, t], not the gradient carried back from step t + 1;
-    dx is then wrong only at t < T-1, dh0, dWx, dWh and db everywhere."""
+    dx is then wrong only at t < T-1, dh0, dWx, dWh and db everywhere (dWx and db as dx
+    is: all three are computed from the pre-activations' gradient, which is wrong)."""
     return _rnn_backward(dh, cache, bug="no carry")
 
 
@@ -203,12 +208,14 @@ def lstm_step_backward(dnext_h: Array, dnext_c: Array, cache: Any) -> tuple[Arra
 
 @planted_bug(
     "lstm step",
-    x="mismatch",
-    prev_h="mismatch",
+    x="upstream",
+    prev_h="upstream",
     Wx="rearranged",
     Wh="rearranged",
     b="rearranged",
     where={
+        "x": "the gradient of x·Wx",
+        "prev_h": "the gradient of prev_h·Wh",
         "Wx": "blocks 1 and 2 of its 4 equal blocks along axis 1 exchanged",
         "Wh": "blocks 1 and 2 of its 4 equal blocks along axis 1 exchanged",
         "b": "blocks 1 and 2 of its 4 equal blocks along axis 0 exchanged",
@@ -229,12 +236,18 @@ def _one_gate_wrong(block: int) -> Callable[[Wrong], Wrong]:
     return planted_bug(
         "lstm step",
         "lstm step, H = 2",
-        x="mismatch",
-        prev_h="mismatch",
+        x="upstream",
+        prev_h="upstream",
         Wx="confined",
         Wh="confined",
         b="confined",
-        where={"Wx": f"{words} 1", "Wh": f"{words} 1", "b": f"{words} 0"},
+        where={
+            "x": "the gradient of x·Wx",
+            "prev_h": "the gradient of prev_h·Wh",
+            "Wx": f"{words} 1",
+            "Wh": f"{words} 1",
+            "b": f"{words} 0",
+        },
     )
 
 
