@@ -80,9 +80,11 @@ def test_wrong_relu_mask_is_caught() -> None:
     x = np.array([[-1.0, 0.3, 2.0], [0.5, -0.25, 1.5]])
     report = gradcheck.check_layer(relu_forward, lambda dout, cache: dout, x)
     assert not report.passed
-    # Wrong exactly where x < 0 (the mask forgotten): every entry was probed, so it says so.
+    # Wrong exactly where x < 0 (the mask forgotten), where the loss stays put: it says so.
     assert report["x"].diagnosis.kind == "confined"
-    assert "wrong only at dx[0, 0], dx[1, 1]" in report["x"].diagnosis.message
+    message = report["x"].diagnosis.message
+    assert "dx is wrong only where the loss does not depend on it" in message
+    assert "apply the forward's mask to the gradient too" in message
 
 
 def test_integer_and_option_inputs_are_passed_through_and_skipped() -> None:

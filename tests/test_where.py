@@ -260,3 +260,49 @@ def test_two_entries_swapped_among_kinks_are_never_given_a_part_or_a_factor() ->
     report = gradcheck.check_gradients(net.loss, grads, params, args=(x, y), seed=2)
     assert report["W1"].outcome == "failed"
     assert report["W1"].diagnosis.kind in ("rearranged", "mismatch"), str(report)
+
+
+def masked_mean_forward(x: Float[Array, "N T D"], lengths: Array) -> tuple[Array, Any]:
+    """Each sequence's mean over its own steps, t < lengths[n]; later steps are padding."""
+    valid = (np.arange(x.shape[1]) < lengths[:, None])[:, :, None]
+    return (x * valid).sum(axis=1) / lengths[:, None], (valid, lengths)
+
+
+def masked_mean_backward(dout: Array, cache: Any) -> Array:
+    valid, lengths = cache
+    return valid * (dout / lengths[:, None])[:, None, :]
+
+
+def masked_mean_backward_pads_too(dout: Array, cache: Any) -> Array:
+    """Bug: the padded steps get the mean's gradient as well."""
+    valid, lengths = cache
+    return np.broadcast_to((dout / lengths[:, None])[:, None, :], valid.shape[:2] + dout.shape[1:])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_gradient_at_padded_steps_is_confined_to_where_the_loss_does_not_look(
+    seed: int,
+) -> None:
+    """The padded steps are no fixed slice (each sequence has its own length), but the
+    loss does not change at all when they move: that part is named, with its cause."""
+    rng = np.random.default_rng(seed)
+    x, lengths = rng.standard_normal((6, 9, 4)), rng.integers(2, 8, size=6)
+    forward = masked_mean_forward
+    assert gradcheck.check_layer(forward, masked_mean_backward, x, lengths).passed
+    report = gradcheck.check_layer(forward, masked_mean_backward_pads_too, x, lengths)
+    dx = report["x"].diagnosis
+    assert dx.kind == "confined", str(report)
+    assert "dx is wrong only where the loss does not depend on it" in dx.message
+    assert "apply the forward's mask to the gradient too" in dx.message
+
+
+def test_a_gradient_wrong_also_where_the_loss_looks_is_not_confined_to_padding() -> None:
+    rng = np.random.default_rng(0)
+    x, lengths = rng.standard_normal((6, 9, 4)), rng.integers(2, 8, size=6)
+
+    def pads_and_doubles(dout: Array, cache: Any) -> Array:
+        return 2 * masked_mean_backward_pads_too(dout, cache)
+
+    report = gradcheck.check_layer(masked_mean_forward, pads_and_doubles, x, lengths)
+    assert report["x"].outcome == "failed"
+    assert "does not depend on it" not in report["x"].diagnosis.message, str(report)

@@ -110,10 +110,12 @@ def _sampled(errors: ErrorMap) -> str:
 
 
 def _parts(errors: ErrorMap) -> Iterator[Part]:
-    """Every part tried, most telling first: single indices, blocks of a stacked axis,
-    leading or trailing indices, borders, indices where strided windows overlap, and the
-    few indices of one axis that hold every wrong entry."""
+    """Every part tried, most telling first (of two that hold the same entries, the first
+    is named): the entries the loss does not depend on, single indices, blocks of a
+    stacked axis, leading or trailing indices, borders, indices where strided windows
+    overlap, and the few indices of one axis that hold every wrong entry."""
     shape = errors.shape
+    yield from _unused(errors)
     for axis, n in enumerate(shape):
         if n < 2:
             continue
@@ -240,6 +242,23 @@ def _overlaps(errors: ErrorMap) -> Iterator[Part]:
                 f"these are the entries neighbouring windows with stride {stride} share: their "
                 "contributions must add up (+=), not overwrite each other (=)",
             )
+
+
+def _unused(errors: ErrorMap) -> Iterator[Part]:
+    """The entries the loss does not depend on: it did not change at all when they moved
+    (a mask, padding, a step past a sequence's end). Read only where every entry known is
+    one probed: unprobed entries known right could be unused too."""
+    if errors.right_elsewhere or errors.slices is not None:
+        return
+    unmoved = [not p.loss_moved for p in errors.telling.values()]
+    if any(unmoved):
+        yield Part(
+            np.array(unmoved, dtype=bool),
+            "where the loss does not depend on it (the loss did not change at all when those "
+            "entries moved)",
+            "the forward masks, pads or skips these entries, so their gradient must be 0 "
+            "(apply the forward's mask to the gradient too)",
+        )
 
 
 def partial(grad: NDArray[np.float64], errors: ErrorMap) -> Words | None:

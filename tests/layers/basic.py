@@ -50,6 +50,12 @@ def relu_backward(dout: Array, cache: Array) -> Array:
     return dout * (cache > 0)
 
 
+@planted_bug("relu", x="confined", where={"x": "where the loss does not depend on it"})
+def relu_backward_without_mask(dout: Array, cache: Array) -> Array:
+    """Bug: dout passed straight through, also where x <= 0 and the output is a constant 0."""
+    return dout.copy()
+
+
 @planted_bug("relu", x="mutated")
 def relu_backward_masks_cache_in_place(dout: Array, cache: Array) -> Array:
     """Bug: turns the cached x (the caller's own array) into a 0/1 mask in place."""

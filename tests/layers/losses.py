@@ -67,7 +67,9 @@ def temporal_softmax_loss(x: Array, y: Array, mask: Array) -> tuple[float, Array
     return float(loss), dscores.reshape(n, steps, vocab)
 
 
-@planted_bug("temporal softmax loss", x="mismatch")
+@planted_bug(
+    "temporal softmax loss", x="confined", where={"x": "where the loss does not depend on it"}
+)
 def temporal_softmax_loss_unmasked_dx(x: Array, y: Array, mask: Array) -> tuple[float, Array]:
     """Bug: the loss skips masked steps, but dx is computed for every step."""
     loss, _ = temporal_softmax_loss(x, y, mask)
