@@ -5,6 +5,8 @@ Mutants: the float64 one-parameter bugs of the reference nets, built exactly as
 ``sweep_verdicts.py`` builds them (``sweep_specs.bug_specs``, ``sweep_bugs.inject``), and
 every planted bug of the test layer family (``tests/layers/cases.PLANTED_BUGS``, read when the
 sweep starts) at seeds 0, 1 and 2, checked as ``tests/test_layer_family.py`` checks them.
+Then independent noise in every pair of a test layer's gradients (``sweep_independent.py``):
+no shared cause, so any ``upstream`` there is a wrong diagnosis.
 
 For every gradient that failed: "plain" when its diagnosis is "mismatch" (it claims nothing),
 "right" when its kind is allowed for the mutant's cause (``ALLOWED``, or ``bug.failing`` for a
@@ -51,6 +53,7 @@ from collections import Counter, defaultdict  # noqa: E402
 
 import numpy as np  # noqa: E402
 from sweep_bugs import inject  # noqa: E402
+from sweep_independent import check_independent, print_independent  # noqa: E402
 from sweep_problems import Problem, size_label  # noqa: E402
 from sweep_run import outcome_of, run_check, write_json  # noqa: E402
 from sweep_specs import bug_specs  # noqa: E402
@@ -295,10 +298,12 @@ def main():
     t_reference = time.perf_counter() - t0
     seeds = SEEDS[:1] if args.quick else SEEDS
     mutants += [check_planted(bug, seed) for bug in PLANTED_BUGS for seed in seeds]
-    runtime = time.perf_counter() - t0
     summary, records = summarise(mutants)
-    summary.update(runtime_s=runtime, runtime_reference_s=t_reference)
+    independent = check_independent(seeds)
+    runtime = time.perf_counter() - t0
+    summary.update(runtime_s=runtime, runtime_reference_s=t_reference, independent=independent)
     print_summary(summary)
+    print_independent(independent)
     if args.out:
         write_json(
             args.out,
