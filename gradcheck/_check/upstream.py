@@ -54,8 +54,10 @@ _PARTNERS = (*_LOCATED, "mismatch")
 
 @dataclass(frozen=True)
 class Relation:
-    """Parameters ``first`` and ``second``, whose gradients meet in ``product`` (words)
-    when ``via`` (the weight of a bias relation, else ``None``) is what it multiplies."""
+    """Parameters ``first`` and ``second`` whose gradients both come from the gradient of
+    ``product`` (in words): ``first·second``; or, when ``via`` is a third parameter (the
+    weight), the operand ``first`` and the bias ``second`` of ``first·via + second``
+    (``via·first + second`` when not ``rows``)."""
 
     first: int
     second: int
