@@ -189,3 +189,34 @@ def test_independent_noise_in_a_net_whose_shapes_allow_many_pairings_is_not_upst
     report = gradcheck.check_gradients(loss, grads, params)
     assert [r.name for r in report.failed] == ["b1", "W2"], str(report)
     assert "upstream" not in [r.diagnosis.kind for r in report], str(report)
+
+
+def image_affine_forward(
+    x: Float[Array, "N C W"], w: Float[Array, "D M"], b: Float[Array, " M"]
+) -> tuple[Array, Any]:
+    """relu(x·w + b) with each example's (C, W) image flattened to D = C·W features."""
+    out = np.maximum(x.reshape(x.shape[0], -1) @ w + b, 0)
+    return out, (x, w, out)
+
+
+def image_affine_backward_mask_of_input(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    """Bug: the ReLU mask is taken where the output is below 1, not above 0."""
+    x, w, out = cache
+    dloss_dpre = dout * (out < 1)
+    flat = x.reshape(x.shape[0], -1)
+    return (dloss_dpre @ w.T).reshape(x.shape), flat.T @ dloss_dpre, dloss_dpre.sum(axis=0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_image_flattened_into_an_affine_layer_relates_through_its_trailing_axes(
+    seed: int,
+) -> None:
+    """x (N, 2, 3) meets w (6, 4) through its last two axes flattened, as cs231n's affine
+    layer flattens each example."""
+    rng = np.random.default_rng(seed)
+    inputs = (rng.standard_normal((5, 2, 3)), rng.standard_normal((6, 4)), rng.standard_normal(4))
+    report = gradcheck.check_layer(
+        image_affine_forward, image_affine_backward_mask_of_input, *inputs
+    )
+    assert report["x"].diagnosis.kind == "upstream", str(report)
+    assert "move x·w alike" in report["x"].diagnosis.message

@@ -73,17 +73,20 @@ class Relation:
         """Directions through ``first`` and ``second`` that move the product alike, or None
         when they do not move it (a parameter at zero)."""
         first, second = (np.asarray(arrays[i], dtype=np.float64) for i in (self.first, self.second))
+        # first's trailing axes (flattened, as an affine layer flattens an image) meet the
+        # weight's first axis: first is read as rows of ``size`` entries.
         if self.via is None:  # first·second: first along first·S, second along S·second
-            size = first.shape[-1]
+            size = second.shape[0]
             mix = rng.standard_normal((size, size)) / math.sqrt(size)
             along_first = (first.reshape(-1, size) @ mix).reshape(first.shape)
             along_second = (mix @ second.reshape(size, -1)).reshape(second.shape)
         else:  # first is the operand, second the bias of first·via + second (or via·first)
             weight = np.asarray(arrays[self.via], dtype=np.float64)
-            size = first.shape[-1] if self.rows else first.shape[0]
+            size = weight.shape[0] if self.rows else first.shape[0]
             shift = rng.standard_normal((size,)) * param_scale(first, 1.0)
             if self.rows:  # every row of first moved by shift; the bias by weightᵀ·shift
-                along_first = np.broadcast_to(shift, first.shape).copy()
+                rows = np.broadcast_to(shift, (first.size // size, size))
+                along_first = rows.reshape(first.shape).copy()
                 along_second = (shift @ weight.reshape(size, -1)).reshape(second.shape)
             else:  # every column moved by shift; the bias by weight·shift
                 column = shift.reshape(size, *[1] * (first.ndim - 1))
@@ -98,10 +101,11 @@ def relations(
     shapes: Sequence[tuple[int, ...]], names: Sequence[str], i: int, j: int
 ) -> Iterator[Relation]:
     """The relations between parameters ``i`` and ``j`` that their shapes allow: a product
-    either way round (over an axis of at least 2), or operand and bias through a third."""
+    either way round (the left one's trailing axes, flattened, against the right one's
+    first axis of at least 2 entries), or operand and bias through a third."""
     for left, right in ((i, j), (j, i)):
         a, b = shapes[left], shapes[right]
-        if a and b and len(a) + len(b) >= 3 and a[-1] == b[0] >= 2:
+        if a and b and len(a) + len(b) >= 3 and b[0] >= 2 and _meets(a, b[0]):
             yield Relation(left, right, f"{names[left]}·{names[right]}")
     for operand, bias in ((i, j), (j, i)):
         x, c = shapes[operand], shapes[bias]
@@ -110,12 +114,19 @@ def relations(
         for k, w in enumerate(shapes):
             if k in (i, j) or len(w) != 2:
                 continue
-            if x[-1] == w[0] and w[1] == max(c):
+            if _meets(x, w[0]) and w[1] == max(c):
                 product = f"{names[operand]}·{names[k]} + {names[bias]}"
                 yield Relation(operand, bias, product, k, rows=True)
             if len(x) == 2 and w[-1] == x[0] and w[0] == max(c):
                 product = f"{names[k]}·{names[operand]} + {names[bias]}"
                 yield Relation(operand, bias, product, k, rows=False)
+
+
+def _meets(shape: tuple[int, ...], size: int) -> bool:
+    """Whether some trailing axes of ``shape`` (the last, or the last few flattened, with
+    at least one axis left before them when there are several) hold ``size`` entries."""
+    start = 0 if len(shape) == 1 else 1
+    return any(int(np.prod(shape[k:])) == size for k in range(start, len(shape)))
 
 
 def relate(
