@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jaxtyping import Float
 
 import gradcheck
@@ -220,3 +222,58 @@ def test_an_image_flattened_into_an_affine_layer_relates_through_its_trailing_ax
     )
     assert report["x"].diagnosis.kind == "upstream", str(report)
     assert "move x·w alike" in report["x"].diagnosis.message
+
+
+def linear_forward(x: Array, W: Array, b: Array) -> tuple[Array, Any]:
+    """out = x·W + b."""
+    return x @ W + b, (x, W)
+
+
+@st.composite
+def linear_layers(draw: st.DrawFn) -> tuple[tuple[Array, Array, Array], np.random.Generator]:
+    """x (N, D), W (D, K) and b (K,) with N, D, K from 2 to 6, and a generator for the
+    errors put into the backward."""
+    n, d, k = (draw(st.integers(2, 6)) for _ in range(3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    inputs = (rng.standard_normal((n, d)), rng.standard_normal((d, k)), rng.standard_normal(k))
+    return inputs, rng
+
+
+RELATED = settings(max_examples=30, deadline=None)
+
+
+@RELATED
+@given(linear_layers(), st.sampled_from([0.3, 3.0]))
+def test_any_error_in_the_products_gradient_is_upstream(layer, size: float) -> None:
+    """dx, dW and db computed from one wrong dA (dout plus random noise of ``size`` times
+    its own scale) are each called upstream."""
+    inputs, rng = layer
+
+    def backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+        x, W = cache
+        wrong = dout + size * np.abs(dout).mean() * rng.standard_normal(dout.shape)
+        return wrong @ W.T, x.T @ wrong, wrong.sum(axis=0)
+
+    report = gradcheck.check_layer(linear_forward, backward, *inputs)
+    assert [r.diagnosis.kind for r in report] == ["upstream"] * 3, str(report)
+
+
+@RELATED
+@given(linear_layers(), st.sampled_from([0.01, 0.3, 3.0]), st.sampled_from([0.01, 0.3, 3.0]))
+def test_independent_errors_in_dx_and_dw_are_never_upstream(
+    layer, size_x: float, size_w: float
+) -> None:
+    """dx and dW with their own random errors (each ``size`` times its gradient's scale,
+    small or large) fail, and neither is called upstream of the other."""
+    inputs, rng = layer
+
+    def backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+        x, W = cache
+        dx, dW = dout @ W.T, x.T @ dout
+        dx = dx + size_x * np.abs(dx).mean() * rng.standard_normal(dx.shape)
+        dW = dW + size_w * np.abs(dW).mean() * rng.standard_normal(dW.shape)
+        return dx, dW, dout.sum(axis=0)
+
+    report = gradcheck.check_layer(linear_forward, backward, *inputs)
+    assert [r.outcome for r in report] == ["failed", "failed", "passed"], str(report)
+    assert "upstream" not in [r.diagnosis.kind for r in report], str(report)

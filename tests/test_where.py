@@ -306,3 +306,19 @@ def test_a_gradient_wrong_also_where_the_loss_looks_is_not_confined_to_padding()
     report = gradcheck.check_layer(masked_mean_forward, pads_and_doubles, x, lengths)
     assert report["x"].outcome == "failed"
     assert "does not depend on it" not in report["x"].diagnosis.message, str(report)
+
+
+def test_a_tensor_wrong_at_most_entries_is_not_listed_as_a_few() -> None:
+    """8 of 10 entries wrong (two right by chance, their errors under the tolerance) is
+    no part of the tensor: the map says how many are wrong instead."""
+    target = np.arange(1.0, 11.0).reshape(2, 5)
+
+    def loss(p: dict[str, Array]) -> float:
+        return float(np.sum((p["W"] - target) ** 2) / 2)
+
+    w = np.zeros((2, 5))
+    grads = w - target
+    grads.ravel()[2:] *= 1.3  # every entry but the first two 30% too large
+    report = gradcheck.check_gradients(loss, {"W": grads}, {"W": w})
+    assert report["W"].diagnosis.kind == "mismatch", str(report)
+    assert "wrong in 8 of 10 entries" in report["W"].diagnosis.message

@@ -53,7 +53,9 @@ def confined(errors: ErrorMap) -> Words | None:
     part = _smallest(errors, telling=True)
     if part is None:
         listable = errors.complete and errors.slices is None  # slices' entries stand in
-        return _few(errors) if listable and wrong <= FEW else None
+        # A few is also at most half: 8 wrong of 10 is a tensor wrong nearly everywhere.
+        few = wrong <= min(FEW, known // 2)
+        return _few(errors) if listable and few else None
     return lambda label: (
         f"{label} is wrong only {part.words}{_sampled(errors)}, and right everywhere else: "
         f"{part.cause}"
