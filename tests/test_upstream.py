@@ -58,6 +58,12 @@ def column_sigmoid_forward(
     return out, (W, X, out)
 
 
+def column_sigmoid_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    W, X, out = cache
+    dloss_dpre = dout * out * (1 - out)  # σ'(z) = σ(z)(1 - σ(z))
+    return dloss_dpre @ X.T, W.T @ dloss_dpre, dloss_dpre.sum(axis=1, keepdims=True)
+
+
 def column_sigmoid_backward_wrong_cache(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     """Bug: σ'(z) = σ(z)(1 - σ(z)) taken from the pre-activation z instead of σ(z)."""
     W, X, out = cache
@@ -88,6 +94,7 @@ def test_a_wrong_slope_before_the_product_makes_every_gradient_upstream(seed: in
 def test_examples_in_columns_relate_through_w_times_x(seed: int) -> None:
     rng = np.random.default_rng(seed)
     inputs = (rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal((3, 1)))
+    assert gradcheck.check_layer(column_sigmoid_forward, column_sigmoid_backward, *inputs).passed
     report = gradcheck.check_layer(
         column_sigmoid_forward, column_sigmoid_backward_wrong_cache, *inputs
     )
@@ -201,6 +208,13 @@ def image_affine_forward(
     return out, (x, w, out)
 
 
+def image_affine_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    x, w, out = cache
+    dloss_dpre = dout * (out > 0)  # relu'(a) = 1 where a > 0
+    flat = x.reshape(x.shape[0], -1)
+    return (dloss_dpre @ w.T).reshape(x.shape), flat.T @ dloss_dpre, dloss_dpre.sum(axis=0)
+
+
 def image_affine_backward_mask_of_input(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     """Bug: the ReLU mask is taken where the output is below 1, not above 0."""
     x, w, out = cache
@@ -217,6 +231,7 @@ def test_an_image_flattened_into_an_affine_layer_relates_through_its_trailing_ax
     layer flattens each example."""
     rng = np.random.default_rng(seed)
     inputs = (rng.standard_normal((5, 2, 3)), rng.standard_normal((6, 4)), rng.standard_normal(4))
+    assert gradcheck.check_layer(image_affine_forward, image_affine_backward, *inputs).passed
     report = gradcheck.check_layer(
         image_affine_forward, image_affine_backward_mask_of_input, *inputs
     )
