@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import jaxtyping
 from beartype.door import is_bearable
 
-from gradcheck._shapes.axes import annotation_name, is_array_annotation
+from gradcheck._shapes.axes import annotation_name, axes_of, is_array_annotation
 from gradcheck._shapes.walker import Bindings, Misfit, has_array_annotation, walk
 from gradcheck.errors import AnnotationMismatch
 
@@ -246,20 +246,19 @@ def bind_dims(
 
 def axis_names(fn: Callable[..., Any]) -> dict[str, tuple[str, ...]]:
     """Parameter name -> its axes' names, from ``fn``'s jaxtyping annotations
-    (``Float[np.ndarray, "N T D"]`` gives ``("N", "T", "D")``); parameters whose
-    annotation has a variadic axis (``*batch``) or none at all are left out."""
+    (``Float[np.ndarray, "N T D"]`` gives ``("N", "T", "D")``, a fixed size its number);
+    parameters whose annotation has a variadic, anonymous or symbolic axis (``*batch``,
+    ``_``, ``n+1``), or none at all, are left out."""
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:  # unresolvable annotations: annotation_checker warns about them
         return {}
     names: dict[str, tuple[str, ...]] = {}
     for param, hint in hints.items():
-        dims = getattr(hint, "dims", None)
-        if param == "return" or not isinstance(dims, tuple) or not dims:
+        if param == "return" or not is_array_annotation(hint):
             continue
-        labels = [getattr(d, "name", getattr(d, "size", None)) for d in dims]
-        if all(isinstance(label, str | int) for label in labels) and not any(
-            "Variadic" in type(d).__name__ for d in dims
-        ):
+        axes = axes_of(hint)
+        labels = [axis.name if axis.name is not None else axis.size for axis in axes]
+        if axes and not any(axis.variadic for axis in axes) and None not in labels:
             names[param] = tuple(str(label) for label in labels)
     return names
