@@ -15,18 +15,13 @@ from collections import Counter
 import numpy as np
 
 import gradcheck
-from tests.layers.cases import LAYERS
+from tests.layers.cases import LAYERS, checked_positions
 
 NOISE = 0.2
 
 
 class _NamedGradientsError(Exception):
     """A layer whose backward returns its gradients by name."""
-
-
-def _floating(inputs: tuple[object, ...]) -> list[int]:
-    """The positions of the inputs check_layer treats as parameters."""
-    return [i for i, a in enumerate(inputs) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
 
 
 def _noisy(backward, picked: tuple[int, ...], seed: int):
@@ -52,7 +47,7 @@ def check_independent(seeds: tuple[int, ...]) -> dict:
     kinds, claims, misses, errors, skipped, checks = Counter(), [], [], [], set(), 0
     for (name, case), seed in itertools.product(LAYERS.items(), seeds):
         inputs = case.make_inputs(np.random.default_rng(seed))
-        params = _floating(inputs)
+        params = checked_positions(inputs)
         for pair in itertools.combinations(range(len(params)), 2):
             checks += 1
             wrong = _noisy(case.backward, pair, seed)

@@ -16,7 +16,14 @@ import pytest
 
 import gradcheck
 from tests.layers import basic
-from tests.layers.cases import LAYERS, LOSSES, PLANTED_BUGS, LayerCase, LossCase
+from tests.layers.cases import (
+    LAYERS,
+    LOSSES,
+    PLANTED_BUGS,
+    LayerCase,
+    LossCase,
+    checked_positions,
+)
 from tests.layers.planted import PlantedBug
 
 SEEDS = (0, 1, 2)
@@ -42,11 +49,7 @@ def _check_loss(case: LossCase, loss: Callable[..., Any], seed: int) -> Any:
 def _checked_names(forward: Callable[..., Any], inputs: tuple[Any, ...]) -> list[str]:
     """forward's argument names at the floating-point inputs: the report's parameters."""
     names = list(inspect.signature(forward).parameters)
-    return [
-        names[i]
-        for i, value in enumerate(inputs)
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f"
-    ]
+    return [names[i] for i in checked_positions(inputs)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -37,6 +37,12 @@ class LossCase:
     make_inputs: MakeInputs
 
 
+def checked_positions(inputs: tuple[Any, ...]) -> list[int]:
+    """Where the floating-point arrays stand among ``inputs``: the inputs check_layer
+    checks (its report's parameters, in this order)."""
+    return [i for i, v in enumerate(inputs) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+
+
 def affine_inputs(rng: Rng) -> tuple[Any, ...]:
     """x (10, 2, 3) flattened to 6 features, w (6, 5), b (5,)."""
     return rng.standard_normal((10, 2, 3)), rng.standard_normal((6, 5)), rng.standard_normal(5)
